@@ -1,0 +1,93 @@
+/**
+ * The one registry of error codes. Every error that leaves Bosun (HTTP body, CLI message, job error) uses a
+ * code from here; test/unit/errors.test.ts checks that codes are unique and statuses sane.
+ */
+
+export const ERRORS = {
+  // Request errors (4xx)
+  VALIDATION_FAILED: { status: 400, message: "The request is not valid" },
+  INVALID_JSON: { status: 400, message: "The request body is not valid JSON" },
+  UNKNOWN_JOB_TYPE: { status: 400, message: "No executor or handler is registered for this job type" },
+  INVALID_CRON: { status: 400, message: "The cron expression is not valid" },
+  INVALID_TIMEZONE: { status: 400, message: "The time zone is not known" },
+  UNAUTHORIZED: { status: 401, message: "Authentication is required" },
+  FORBIDDEN: { status: 403, message: "You may not do this" },
+  JOB_NOT_FOUND: { status: 404, message: "No job has this id" },
+  SCHEDULE_NOT_FOUND: { status: 404, message: "No schedule has this id" },
+  WORKER_NOT_FOUND: { status: 404, message: "No worker has this id" },
+  ROUTE_NOT_FOUND: { status: 404, message: "No such route" },
+  INVALID_STATE: { status: 409, message: "The resource's state does not allow this" },
+  LEASE_LOST: { status: 409, message: "The lease on this job is no longer held" },
+  PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "The content type is not supported" },
+  // Server-side
+  NOT_READY: { status: 503, message: "The server is not ready" },
+  SHUTTING_DOWN: { status: 503, message: "The server is shutting down" },
+  INTERNAL: { status: 500, message: "Internal error" },
+  // Job failure codes (recorded on attempts; never an HTTP status of their own)
+  TIMEOUT: { status: 500, message: "The attempt exceeded its timeout" },
+  CANCELLED: { status: 500, message: "The job was cancelled" },
+  EXIT_NONZERO: { status: 500, message: "The command exited with a non-zero status" },
+  HTTP_STATUS: { status: 500, message: "The target answered with a non-2xx status" },
+  NETWORK_ERROR: { status: 500, message: "The request failed before an answer arrived" },
+  HANDLER_ERROR: { status: 500, message: "The handler threw" },
+  LEASE_EXPIRED: { status: 500, message: "The worker stopped renewing its lease" },
+  WORKER_LOST: { status: 500, message: "The worker that ran the attempt is gone" },
+  SPAWN_FAILED: { status: 500, message: "The process could not be started" },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class BosunError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERRORS[code].message);
+    this.name = "BosunError";
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+
+  toJSON(): { code: string; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/**
+ * Thrown by executors and handlers to fail an attempt with a code. `retryable: false` is the
+ * UnrecoverableError of other queues: the job fails at once, whatever attempts remain.
+ */
+export class JobFailure extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly details: unknown;
+  readonly exitCode: number | null;
+  readonly httpStatus: number | null;
+
+  constructor(
+    code: string,
+    message: string,
+    opts: { retryable?: boolean; details?: unknown; exitCode?: number | null; httpStatus?: number | null } = {},
+  ) {
+    super(message);
+    this.name = "JobFailure";
+    this.code = code;
+    this.retryable = opts.retryable ?? true;
+    this.details = opts.details;
+    this.exitCode = opts.exitCode ?? null;
+    this.httpStatus = opts.httpStatus ?? null;
+  }
+}
+
+/** The error a handler throws when retrying cannot help. */
+export class UnrecoverableError extends JobFailure {
+  constructor(message: string, details?: unknown) {
+    super("UNRECOVERABLE", message, { retryable: false, details });
+    this.name = "UnrecoverableError";
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The storage contract. Every operation takes and returns lists so each backend can do one transaction
+ * (SQLite) or one round trip (PostgreSQL) per batch. Nothing here exposes a connection or a SQL dialect;
+ * backend differences live in the backend folders. test/store/conformance.ts runs against every backend.
+ *
+ * Lease rule: a running job's attempt is identified by (jobId, attempt, workerId). complete/fail/release
+ * apply only while that lease is current; a late report from a worker that lost its lease is "stale" and
+ * changes nothing (that is how at-least-once never becomes double completion).
+ */
+import type { Attempt, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../core/job.ts";
+import type { WaitingWorker } from "../core/placement.ts";
+
+export interface StoreFeatures {
+  /** Several processes may share this store (PostgreSQL); SQLite is single-node. */
+  readonly shared: boolean;
+}
+
+export interface EnqueueOutcome {
+  job: Job;
+  /** false when the idempotency key (or schedule fire) already existed and `job` is the existing one. */
+  created: boolean;
+}
+
+export interface ClaimRequest {
+  now: number;
+  leaseMs: number;
+  workers: WaitingWorker[];
+}
+
+export interface LeaseRef {
+  jobId: string;
+  attempt: number;
+  workerId: string;
+}
+
+export interface CompleteInput extends LeaseRef {
+  result: unknown;
+  exitCode?: number | null;
+  httpStatus?: number | null;
+}
+
+export interface FailInput extends LeaseRef {
+  error: JobError;
+  /** false: fail the job now whatever attempts remain. */
+  retryable: boolean;
+  exitCode?: number | null;
+  httpStatus?: number | null;
+}
+
+export type FinishOutcome =
+  | { ok: true; job: JobState }
+  /** The lease was not current (cancelled, reaped, or already reported): nothing changed. */
+  | { ok: false; jobId: string };
+
+export interface JobQuery {
+  status?: JobStatus[];
+  queue?: string;
+  type?: string;
+  owner?: string;
+  scheduleId?: string;
+  /** Newest first; the cursor is the last seen seq. */
+  beforeSeq?: number;
+  limit: number;
+}
+
+export interface LogChunk {
+  jobId: string;
+  at: number;
+  stream: "stdout" | "stderr" | "system";
+  data: string;
+}
+
+export interface StoredLogChunk extends LogChunk {
+  seq: number;
+}
+
+export interface JobCounts {
+  byStatus: Partial<Record<JobStatus, number>>;
+  byQueue: Record<string, Partial<Record<JobStatus, number>>>;
+}
+
+export type ChangeOutcome = { ok: true; job: Job } | { ok: false; reason: "not_found" | "invalid_state"; job?: Job };
+
+export interface Store {
+  readonly features: StoreFeatures;
+  migrate(): Promise<void>;
+  /** Throws when the store cannot answer (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]>;
+  /** Moves due scheduled jobs to queued; returns how many moved. */
+  promoteDue(now: number): Promise<number>;
+  /** The earliest runAt of a scheduled job, or null. */
+  nextRunAt(): Promise<number | null>;
+  /** Leases ready jobs to waiting workers (placement by core/placement.ts). */
+  claim(request: ClaimRequest): Promise<Claim[]>;
+  complete(items: CompleteInput[], now: number): Promise<FinishOutcome[]>;
+  fail(items: FailInput[], now: number): Promise<FinishOutcome[]>;
+  /** Gives leases back without spending the attempt (graceful shutdown). */
+  release(items: LeaseRef[], now: number): Promise<FinishOutcome[]>;
+  /** Extends the leases a worker holds; returns the job ids among `jobIds` it no longer holds. */
+  heartbeat(workerId: string, jobIds: string[], leaseUntil: number, now: number): Promise<string[]>;
+  /** Fails the attempts whose lease ran out (code LEASE_EXPIRED) and retries them per backoff. */
+  reapExpired(now: number, limit: number): Promise<JobState[]>;
+  /** Fails the running attempts of the given workers at once (they are known to be dead). */
+  reapWorkers(workerIds: string[], code: string, now: number): Promise<JobState[]>;
+  setProgress(items: { jobId: string; attempt: number; progress: number }[], now: number): Promise<void>;
+
+  cancel(id: string, now: number): Promise<ChangeOutcome>;
+  retry(id: string, now: number): Promise<ChangeOutcome>;
+
+  getJob(id: string): Promise<Job | null>;
+  getJobs(ids: string[]): Promise<Job[]>;
+  listJobs(query: JobQuery): Promise<Job[]>;
+  listAttempts(jobId: string): Promise<Attempt[]>;
+  counts(): Promise<JobCounts>;
+
+  appendLogs(chunks: LogChunk[]): Promise<void>;
+  readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]>;
+}
