@@ -4,12 +4,16 @@
  * implements the same interface across nodes. Subscribers must be cheap: publishing is on the hot path.
  */
 import { EventEmitter } from "node:events";
-import type { JobState } from "../core/job.ts";
+import type { Claim, JobState } from "../core/job.ts";
 
 export type BosunEvent =
   /** Jobs changed state (one event per batch). */
   | { type: "jobs"; jobs: JobState[] }
   /** New log chunks exist for a job (read them from the store). */
+  /** Workers started attempts. */
+  | { type: "started"; claims: Claim[]; at: number }
+  /** Running jobs were cancelled: their workers must abort them. */
+  | { type: "cancelled"; jobIds: string[] }
   | { type: "log"; jobId: string }
   | { type: "progress"; jobId: string; progress: number }
   /** Jobs became ready now (enqueue, retry, promotion): waiting workers should claim. */

@@ -7,7 +7,9 @@ import type { Backoff } from "./job.ts";
  */
 export function retryDelay(backoff: Backoff, attempt: number, random: () => number = Math.random): number {
   const base =
-    backoff.type === "fixed" ? backoff.delayMs : backoff.delayMs * 2 ** Math.max(0, Math.min(attempt - 1, 40));
+    backoff.type === "fixed"
+      ? backoff.delayMs
+      : backoff.delayMs * 2 ** Math.max(0, Math.min(attempt - 1, 40));
   const capped = Math.min(base, backoff.maxDelayMs ?? Number.POSITIVE_INFINITY);
   const jitter = Math.min(Math.max(backoff.jitter ?? 0, 0), 1);
   return Math.round(capped * (1 - jitter * random()));

@@ -72,7 +72,12 @@ export class JobFailure extends Error {
   constructor(
     code: string,
     message: string,
-    opts: { retryable?: boolean; details?: unknown; exitCode?: number | null; httpStatus?: number | null } = {},
+    opts: {
+      retryable?: boolean;
+      details?: unknown;
+      exitCode?: number | null;
+      httpStatus?: number | null;
+    } = {},
   ) {
     super(message);
     this.name = "JobFailure";

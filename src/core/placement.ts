@@ -36,7 +36,10 @@ function accepts(worker: WaitingWorker, job: PlaceableJob): boolean {
 }
 
 /** Returns jobId → workerId for the jobs that found a worker; the others stay queued. */
-export function placeJobs(jobs: readonly PlaceableJob[], workers: readonly WaitingWorker[]): Map<string, string> {
+export function placeJobs(
+  jobs: readonly PlaceableJob[],
+  workers: readonly WaitingWorker[],
+): Map<string, string> {
   const out = new Map<string, string>();
   if (workers.length === 1) {
     // The common case (one local pool): no load arithmetic needed.

@@ -4,6 +4,7 @@
  * becomes HANDLER_ERROR. It must honour `ctx.signal`: on abort (timeout, cancellation, shutdown) it stops
  * promptly and kills whatever it started. The worker loop, not the executor, decides what an abort means.
  */
+import type { TSchema } from "typebox";
 import type { Claim } from "../core/job.ts";
 
 export interface ExecContext {
@@ -24,6 +25,8 @@ export interface ExecOutcome {
 
 export interface Executor {
   readonly type: string;
+  /** Validates `payload` at enqueue time, so a bad payload is a 400 and never a failed attempt. */
+  readonly payloadSchema?: TSchema;
   run(job: Claim, ctx: ExecContext): Promise<ExecOutcome>;
 }
 

@@ -79,7 +79,9 @@ export interface JobCounts {
   byQueue: Record<string, Partial<Record<JobStatus, number>>>;
 }
 
-export type ChangeOutcome = { ok: true; job: Job } | { ok: false; reason: "not_found" | "invalid_state"; job?: Job };
+export type ChangeOutcome =
+  | { ok: true; job: Job }
+  | { ok: false; reason: "not_found" | "invalid_state"; job?: Job };
 
 export interface Store {
   readonly features: StoreFeatures;

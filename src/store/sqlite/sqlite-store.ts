@@ -42,6 +42,11 @@ export class SqliteStore implements Store {
     this.#s = prepare(this.#db);
   }
 
+  /** The connection, for the other SQLite-backed stores of this node (schedules, cluster state). */
+  get db(): DatabaseSync {
+    return this.#db;
+  }
+
   /** Migrations run in the constructor (the file is ours alone); kept for the Store contract. */
   async migrate(): Promise<void> {
     migrate(this.#db);
@@ -269,7 +274,10 @@ export class SqliteStore implements Store {
     return out;
   }
 
-  async setProgress(items: { jobId: string; attempt: number; progress: number }[], now: number): Promise<void> {
+  async setProgress(
+    items: { jobId: string; attempt: number; progress: number }[],
+    now: number,
+  ): Promise<void> {
     transaction(this.#db, () => {
       for (const p of items) this.#s.setProgress.run(p.progress, now, p.jobId, p.attempt);
     });
@@ -369,7 +377,8 @@ export class SqliteStore implements Store {
 function prepare(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
-    insertJob: p(`INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, attempt_budget, backoff,
+    insertJob:
+      p(`INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, attempt_budget, backoff,
         timeout_ms, run_at, created_at, updated_at, idempotency_key, owner, tags, constraints, schedule_id, scheduled_time)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT DO NOTHING RETURNING *`),
@@ -402,7 +411,8 @@ function prepare(db: DatabaseSync) {
     insertAttempt: p(`INSERT OR REPLACE INTO job_attempts
       (job_id, attempt, status, started_at, finished_at, worker_id, exit_code, http_status, error)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    releaseOne: p(`UPDATE jobs SET status = 'queued', attempts = attempts - 1, worker_id = NULL, started_at = NULL,
+    releaseOne:
+      p(`UPDATE jobs SET status = 'queued', attempts = attempts - 1, worker_id = NULL, started_at = NULL,
         lease_expires_at = NULL, run_at = ?, updated_at = ?
       WHERE id = ? AND status = 'running' AND attempts = ? AND worker_id = ?
       RETURNING ${JOB_STATE_COLUMNS}`),
@@ -420,13 +430,16 @@ function prepare(db: DatabaseSync) {
     ),
     cancelOne: p(`UPDATE jobs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL WHERE id = ? RETURNING *`),
-    retryOne: p(`UPDATE jobs SET status = 'queued', run_at = ?, updated_at = ?, finished_at = NULL, error = NULL,
+    retryOne:
+      p(`UPDATE jobs SET status = 'queued', run_at = ?, updated_at = ?, finished_at = NULL, error = NULL,
         result = NULL, worker_id = NULL, max_attempts = attempts + attempt_budget
       WHERE id = ? RETURNING *`),
     attempts: p("SELECT * FROM job_attempts WHERE job_id = ? ORDER BY attempt"),
     counts: p("SELECT queue, status, COUNT(*) AS n FROM jobs GROUP BY queue, status"),
     appendLog: p(`INSERT INTO job_logs (job_id, seq, at, stream, data)
       VALUES (?, COALESCE((SELECT MAX(seq) FROM job_logs WHERE job_id = ?), 0) + 1, ?, ?, ?)`),
-    readLogs: p("SELECT seq, at, stream, data FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
+    readLogs: p(
+      "SELECT seq, at, stream, data FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ),
   };
 }

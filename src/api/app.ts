@@ -1,0 +1,72 @@
+/**
+ * Builds the HTTP API: Fastify with TypeBox schemas (validation + OpenAPI at /api/v1/openapi.json,
+ * interactive docs at /docs), one plugin per resource, one error vocabulary. Plugins that later issues
+ * add (cluster, workers, schedules, auth, dashboard) register through `extraRoutes`.
+ */
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import type { ApiContext } from "./context.ts";
+import { installErrorHandler } from "./error-handler.ts";
+import { installPrincipal, LOCAL_PRINCIPAL, type PrincipalResolver } from "./principal.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { jobLogRoutes } from "./routes/job-logs.ts";
+import { jobRoutes } from "./routes/jobs.ts";
+import { type MetricsProvider, metricsRoutes } from "./routes/metrics.ts";
+import { ErrorBody, JobView } from "./schemas.ts";
+
+export interface AppOptions {
+  /** Plugins mounted under /api/v1. */
+  extraRoutes?: FastifyPluginAsync[];
+  metrics?: MetricsProvider[];
+  resolvePrincipal?: PrincipalResolver;
+}
+
+export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: ctx.config.bodyLimitBytes,
+    disableRequestLogging: true,
+    // On stop, open log follows and long-polls must not hold the process: workers retry, followers reconnect.
+    forceCloseConnections: true,
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorBody);
+  app.addSchema(JobView);
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "Bosun API",
+        version: ctx.version,
+        description: "Durable, distributed job orchestrator. Errors are {error: {code, message, details?}}.",
+      },
+      tags: [
+        { name: "jobs", description: "Enqueue, inspect and control jobs" },
+        { name: "system", description: "Health, readiness and metrics" },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  installPrincipal(app, opts.resolvePrincipal ?? (async () => LOCAL_PRINCIPAL));
+  installErrorHandler(app);
+
+  await app.register(
+    async (api) => {
+      await api.register(jobRoutes(ctx));
+      await api.register(jobLogRoutes(ctx));
+      await api.register(healthRoutes(ctx));
+      for (const plugin of opts.extraRoutes ?? []) await api.register(plugin);
+      api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: "/api/v1" },
+  );
+  await app.register(metricsRoutes(ctx, opts.metrics ?? []));
+  return app;
+}

@@ -1,0 +1,22 @@
+/** What the API plugins need from the running node, passed in explicitly (no globals, no singletons). */
+import type { Logger } from "pino";
+import type { Config } from "../config/config.ts";
+import type { Engine } from "../engine/engine.ts";
+
+export interface WorkerUsage {
+  running: number;
+  capacity: number;
+}
+
+export interface ApiContext {
+  engine: Engine;
+  config: Config;
+  logger: Logger;
+  nodeId: string;
+  version: string;
+  startedAt: number;
+  /** Running attempts and capacity over the workers this node knows about. */
+  workerUsage(): Promise<WorkerUsage>;
+  /** False while starting or shutting down (readiness). */
+  isReady(): boolean;
+}

@@ -1,0 +1,159 @@
+/** /api/v1/jobs: create (one or a batch), read, list, attempts, cancel, retry. */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { JobInputSchema } from "../../engine/job-input.ts";
+import type { ApiContext } from "../context.ts";
+import { AttemptView, errors, IdParams, JobStatusSchema, JobView } from "../schemas.ts";
+import { attemptView, jobView } from "../views.ts";
+import { JOB_STATUSES, type JobStatus } from "../../core/job.ts";
+import { BosunError } from "../../core/errors.ts";
+
+const MAX_BATCH = 1000;
+const JobBody = Type.Object({ job: Type.Ref("Job") });
+
+const ListQuery = Type.Object({
+  status: Type.Optional(Type.String({ description: `Comma-separated: ${JOB_STATUSES.join(", ")}` })),
+  queue: Type.Optional(Type.String()),
+  type: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "nextCursor of the previous page" })),
+});
+
+function parseStatuses(raw: string | undefined): JobStatus[] | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const list = raw.split(",").map((s) => s.trim());
+  const bad = list.filter((s) => !(JOB_STATUSES as readonly string[]).includes(s));
+  if (bad.length > 0)
+    throw new BosunError(
+      "VALIDATION_FAILED",
+      `Unknown status ${bad.join(", ")}; use ${JOB_STATUSES.join(", ")}`,
+    );
+  return list as JobStatus[];
+}
+
+export const jobRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const { engine } = ctx;
+
+    app.post(
+      "/jobs",
+      {
+        schema: {
+          tags: ["jobs"],
+          summary: "Enqueue a job",
+          description:
+            "201 with the new job, or 200 with the existing job when idempotencyKey is already known.",
+          body: JobInputSchema,
+          response: { 200: JobBody, 201: JobBody, ...errors(400, 413) },
+        },
+      },
+      async (request, reply) => {
+        const [outcome] = await engine.enqueue([request.body], { owner: request.principal.id });
+        return reply.status(outcome!.created ? 201 : 200).send({ job: jobView(outcome!.job) });
+      },
+    );
+
+    app.post(
+      "/jobs/batch",
+      {
+        schema: {
+          tags: ["jobs"],
+          summary: "Enqueue many jobs in one transaction (all or none)",
+          body: Type.Object(
+            { jobs: Type.Array(JobInputSchema, { minItems: 1, maxItems: MAX_BATCH }) },
+            { additionalProperties: false },
+          ),
+          response: { 201: Type.Object({ jobs: Type.Array(Type.Ref("Job")) }), ...errors(400, 413) },
+        },
+      },
+      async (request, reply) => {
+        const outcomes = await engine.enqueue(request.body.jobs, { owner: request.principal.id });
+        return reply.status(201).send({ jobs: outcomes.map((o) => jobView(o.job)) });
+      },
+    );
+
+    app.get(
+      "/jobs",
+      {
+        schema: {
+          tags: ["jobs"],
+          summary: "List jobs, newest first (keyset pagination)",
+          querystring: ListQuery,
+          response: {
+            200: Type.Object({
+              items: Type.Array(Type.Ref("Job")),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+            }),
+            ...errors(400),
+          },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const limit = q.limit ?? 50;
+        const jobs = await engine.list({
+          status: parseStatuses(q.status),
+          queue: q.queue,
+          type: q.type,
+          beforeSeq: q.cursor === undefined ? undefined : Number(q.cursor),
+          limit,
+        });
+        const last = jobs.at(-1);
+        return {
+          items: jobs.map(jobView),
+          nextCursor: jobs.length === limit && last ? String(last.seq) : null,
+        };
+      },
+    );
+
+    app.get(
+      "/jobs/:id",
+      {
+        schema: {
+          tags: ["jobs"],
+          summary: "Get a job",
+          params: IdParams,
+          response: { 200: JobBody, ...errors(404) },
+        },
+      },
+      async (request) => ({ job: jobView(await engine.get(request.params.id)) }),
+    );
+
+    app.get(
+      "/jobs/:id/attempts",
+      {
+        schema: {
+          tags: ["jobs"],
+          summary: "The job's attempts (its execution history)",
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(AttemptView) }), ...errors(404) },
+        },
+      },
+      async (request) => {
+        await engine.get(request.params.id);
+        const attempts = await engine.store.listAttempts(request.params.id);
+        return { items: attempts.map(attemptView) };
+      },
+    );
+
+    for (const verb of ["cancel", "retry"] as const) {
+      app.post(
+        `/jobs/:id/${verb}`,
+        {
+          schema: {
+            tags: ["jobs"],
+            summary:
+              verb === "cancel"
+                ? "Cancel a queued, scheduled or running job"
+                : "Run a failed or cancelled job again",
+            params: IdParams,
+            response: { 200: JobBody, ...errors(404, 409) },
+          },
+        },
+        async (request) => ({ job: jobView(await engine[verb](request.params.id)) }),
+      );
+    }
+  };
+
+export { JobStatusSchema, JobView };

@@ -1,0 +1,117 @@
+/**
+ * GET /api/v1/metrics (JSON for people and scripts) and GET /metrics (Prometheus text, prom-client).
+ * Both read the same numbers: job counts by status and queue, finished jobs per second over the last
+ * minute, and worker utilisation.
+ */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Type } from "typebox";
+import type { ApiContext } from "../context.ts";
+
+const Counts = Type.Record(Type.String(), Type.Integer());
+
+export const MetricsBody = Type.Object({
+  nodeId: Type.String(),
+  uptimeSeconds: Type.Number(),
+  counts: Type.Object({ byStatus: Counts, byQueue: Type.Record(Type.String(), Counts) }),
+  throughput: Type.Object({
+    jobsPerSecond: Type.Number({ description: "Finished jobs/s over the last minute, this node" }),
+  }),
+  workers: Type.Object({ running: Type.Integer(), capacity: Type.Integer(), utilisation: Type.Number() }),
+  extra: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+
+export type MetricsProvider = () => Promise<Record<string, unknown>>;
+
+async function snapshot(ctx: ApiContext, extra: MetricsProvider[]) {
+  const now = ctx.engine.clock.now();
+  const counts = await ctx.engine.store.counts();
+  const usage = await ctx.workerUsage();
+  const more = Object.assign({}, ...(await Promise.all(extra.map((p) => p()))));
+  return {
+    nodeId: ctx.nodeId,
+    uptimeSeconds: (now - ctx.startedAt) / 1000,
+    counts: counts as { byStatus: Record<string, number>; byQueue: Record<string, Record<string, number>> },
+    throughput: { jobsPerSecond: ctx.engine.throughput.perSecond(now) },
+    workers: { ...usage, utilisation: usage.capacity === 0 ? 0 : usage.running / usage.capacity },
+    ...(Object.keys(more).length > 0 ? { extra: more } : {}),
+  };
+}
+
+export const metricsRoutes =
+  (ctx: ApiContext, extra: MetricsProvider[] = []): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get(
+      "/api/v1/metrics",
+      {
+        schema: {
+          tags: ["system"],
+          summary: "Counts, throughput and utilisation (JSON)",
+          response: { 200: MetricsBody },
+        },
+      },
+      () => snapshot(ctx, extra),
+    );
+
+    // One registry per app: tests start many nodes in one process.
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: "bosun_" });
+    const jobs = new Gauge({
+      name: "bosun_jobs",
+      help: "Jobs by status and queue",
+      labelNames: ["status", "queue"],
+      registers: [registry],
+    });
+    const rate = new Gauge({
+      name: "bosun_jobs_finished_per_second",
+      help: "Finished jobs/s over the last minute (this node)",
+      registers: [registry],
+    });
+    const util = new Gauge({
+      name: "bosun_worker_utilisation",
+      help: "Running attempts / capacity",
+      registers: [registry],
+    });
+    const running = new Gauge({
+      name: "bosun_worker_running",
+      help: "Running attempts",
+      registers: [registry],
+    });
+    const capacity = new Gauge({
+      name: "bosun_worker_capacity",
+      help: "Worker slots",
+      registers: [registry],
+    });
+    const extraGauge = new Gauge({
+      name: "bosun_metric",
+      help: "Other numeric metrics by name",
+      labelNames: ["name"],
+      registers: [registry],
+    });
+
+    app.get(
+      "/metrics",
+      { schema: { tags: ["system"], summary: "Prometheus metrics", produces: ["text/plain"] } },
+      async (_req, reply) => {
+        const s = await snapshot(ctx, extra);
+        jobs.reset();
+        for (const [queue, byStatus] of Object.entries(s.counts.byQueue))
+          for (const [status, n] of Object.entries(byStatus)) jobs.set({ status, queue }, n);
+        rate.set(s.throughput.jobsPerSecond);
+        util.set(s.workers.utilisation);
+        running.set(s.workers.running);
+        capacity.set(s.workers.capacity);
+        extraGauge.reset();
+        for (const [name, v] of flatten(s.extra ?? {})) extraGauge.set({ name }, v);
+        return reply.type(registry.contentType).send(await registry.metrics());
+      },
+    );
+  };
+
+function* flatten(obj: Record<string, unknown>, prefix = ""): Generator<[string, number]> {
+  for (const [k, v] of Object.entries(obj)) {
+    const name = prefix ? `${prefix}_${k}` : k;
+    if (typeof v === "number" && Number.isFinite(v)) yield [name, v];
+    else if (v && typeof v === "object") yield* flatten(v as Record<string, unknown>, name);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * `bosun worker --server URL`: a worker node. It runs the built-in executors and the handlers of
+ * `--handlers <module>` (a module whose default export maps job types to handler functions), speaks only
+ * HTTP to the server, and waits for the server when it is not up yet. SIGTERM/SIGINT stop it gracefully.
+ */
+import { randomBytes } from "node:crypto";
+import { hostname, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Command } from "commander";
+import { pino } from "pino";
+import type { Executor } from "../../executors/executor.ts";
+import { type Handler, HandlerRegistry } from "../../executors/handler.ts";
+import { builtinExecutors } from "../../executors/registry.ts";
+import { VERSION } from "../../runtime/version.ts";
+import { HttpTransport } from "../../worker/http-transport.ts";
+import { WorkerLoop } from "../../worker/worker-loop.ts";
+import { parseLabels } from "./start.ts";
+
+interface WorkerFlags {
+  server?: string;
+  concurrency: string;
+  labels?: string;
+  queues?: string;
+  handlers?: string;
+  id?: string;
+  workDir?: string;
+  grace: string;
+  token?: string;
+  logLevel: string;
+}
+
+export async function loadHandlers(path: string | undefined): Promise<HandlerRegistry> {
+  const registry = new HandlerRegistry();
+  if (!path) return registry;
+  const mod = await import(pathToFileURL(resolve(path)).href);
+  const exported = (mod.default ?? mod.handlers) as Record<string, Handler> | undefined;
+  if (!exported || typeof exported !== "object")
+    throw new Error(`${path} must export default an object mapping job types to handler functions`);
+  for (const [type, fn] of Object.entries(exported)) {
+    if (typeof fn !== "function") throw new Error(`${path}: the handler for "${type}" is not a function`);
+    registry.define(type, fn);
+  }
+  return registry;
+}
+
+export async function runWorker(flags: WorkerFlags, globalServer: string): Promise<number> {
+  const logger = pino({ level: flags.logLevel });
+  const concurrency = Number(flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error("--concurrency must be a positive integer");
+  const handlers = await loadHandlers(flags.handlers);
+  const executors = new Map<string, Executor>();
+  for (const e of [...builtinExecutors({}), ...handlers.executors()]) executors.set(e.type, e);
+  const workerId = flags.id ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
+  const transport = new HttpTransport({ server: flags.server ?? globalServer, token: flags.token, logger, version: VERSION });
+  const loop = new WorkerLoop({
+    identity: {
+      workerId,
+      labels: parseLabels(flags.labels) ?? {},
+      capacity: concurrency,
+      types: [...executors.keys()],
+      queues: flags.queues ? flags.queues.split(",").map((q) => q.trim()) : null,
+    },
+    transport,
+    executors,
+    logger,
+    workRoot: flags.workDir ?? join(tmpdir(), "bosun-worker", workerId),
+  });
+  logger.info({ workerId, server: flags.server ?? globalServer, concurrency, types: [...executors.keys()] }, "worker starting");
+  await loop.start();
+  logger.info({ workerId }, "worker is up");
+  return new Promise<number>((resolveExit) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++signals > 1) process.exit(130);
+      logger.info({ signal: sig }, "stopping: finishing running jobs");
+      loop
+        .stop(Number(flags.grace))
+        .then(() => transport.close())
+        .then(
+          () => resolveExit(0),
+          (err) => {
+            logger.error({ err }, "stop failed");
+            resolveExit(1);
+          },
+        );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command("worker")
+    .description("run a worker node that pulls jobs from a Bosun server over HTTP")
+    .option("--concurrency <n>", "jobs run at once", "4")
+    .option("--labels <k=v,...>", "labels matched by job constraints, e.g. gpu=true,zone=eu")
+    .option("--queues <a,b>", "only these queues (default: all)")
+    .option("--handlers <module>", "module whose default export maps job types to handler functions")
+    .option("--id <id>", "stable worker id (default: host name and a random suffix)")
+    .option("--work-dir <dir>", "root of the jobs' working directories")
+    .option("--grace <ms>", "how long a stop waits for running jobs", "30000")
+    .option("--token <token>", "API token (BOSUN_TOKEN)", process.env.BOSUN_TOKEN)
+    .option("--log-level <level>", "log level", "info")
+    .action(async (flags: WorkerFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as { server?: string };
+      process.exitCode = await runWorker(flags, globals.server ?? process.env.BOSUN_URL ?? "http://127.0.0.1:8080");
+    });
+}

@@ -1,0 +1,105 @@
+/**
+ * The one configuration schema: defaults, validation and types in one place. It is read once at start-up
+ * from (in increasing precedence) defaults, an optional JSON config file, BOSUN_* environment variables and
+ * command-line flags, then frozen and passed down. This is the only module that reads process.env.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { type Static, Type } from "typebox";
+import { Compile } from "typebox/compile";
+import { BosunError } from "../core/errors.ts";
+
+export const ConfigSchema = Type.Object(
+  {
+    /** Folder of the SQLite file, job working directories and the node id. */
+    dataDir: Type.String({ default: ".bosun" }),
+    /** postgres://… to use PostgreSQL; null = embedded SQLite in dataDir. */
+    db: Type.Union([Type.String(), Type.Null()], { default: null }),
+    dbSchema: Type.String({ default: "bosun" }),
+    dbPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+    host: Type.String({ default: "127.0.0.1" }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    /** Jobs the local worker pool runs at once; 0 = no local pool. */
+    concurrency: Type.Integer({ minimum: 0, maximum: 10_000, default: 10 }),
+    leaseMs: Type.Integer({ minimum: 500, default: 30_000 }),
+    shutdownGraceMs: Type.Integer({ minimum: 0, default: 30_000 }),
+    reapIntervalMs: Type.Integer({ minimum: 50, default: 1000 }),
+    /** normal = SQLite synchronous=NORMAL (crash-safe in WAL); strict = FULL (survives power loss). */
+    durability: Type.Union([Type.Literal("normal"), Type.Literal("strict")], { default: "normal" }),
+    /** Largest job payload accepted, in bytes of JSON. */
+    maxPayloadBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+    /** Largest request body (a batch of jobs), in bytes. */
+    bodyLimitBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
+    logLevel: Type.Union(
+      ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
+      { default: "info" },
+    ),
+    /** Stable identity of this node; defaults to one stored in dataDir (SQLite) or host:port. */
+    nodeId: Type.Union([Type.String(), Type.Null()], { default: null }),
+    workerLabels: Type.Record(Type.String(), Type.String(), { default: {} }),
+    httpAllowHosts: Type.Array(Type.String(), { default: [] }),
+    httpDenyHosts: Type.Array(Type.String(), { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+
+const validator = Compile(ConfigSchema);
+
+/** Environment variable → config key. Numbers and JSON are coerced by the schema's types. */
+const ENV: Record<string, keyof Config> = {
+  BOSUN_DATA: "dataDir",
+  BOSUN_DB: "db",
+  BOSUN_DB_SCHEMA: "dbSchema",
+  BOSUN_DB_POOL_SIZE: "dbPoolSize",
+  BOSUN_HOST: "host",
+  BOSUN_PORT: "port",
+  BOSUN_CONCURRENCY: "concurrency",
+  BOSUN_LEASE_MS: "leaseMs",
+  BOSUN_SHUTDOWN_GRACE_MS: "shutdownGraceMs",
+  BOSUN_DURABILITY: "durability",
+  BOSUN_LOG_LEVEL: "logLevel",
+  BOSUN_NODE_ID: "nodeId",
+};
+
+const NUMERIC = new Set<keyof Config>([
+  "dbPoolSize",
+  "port",
+  "concurrency",
+  "leaseMs",
+  "shutdownGraceMs",
+  "reapIntervalMs",
+  "maxPayloadBytes",
+  "bodyLimitBytes",
+]);
+
+export interface ConfigSources {
+  /** Flags already parsed by the CLI; undefined values are ignored. */
+  flags?: Partial<Record<keyof Config, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  /** Path of a JSON config file (BOSUN_CONFIG also works). */
+  file?: string;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const merged: Record<string, unknown> = {};
+  const file = sources.file ?? env.BOSUN_CONFIG;
+  if (file) Object.assign(merged, JSON.parse(readFileSync(resolve(file), "utf8")));
+  for (const [name, key] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== "") merged[key] = v;
+  }
+  for (const [key, v] of Object.entries(sources.flags ?? {})) if (v !== undefined) merged[key] = v;
+  for (const key of NUMERIC) {
+    const v = merged[key];
+    if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) merged[key] = Number(v);
+  }
+  const withDefaults = validator.Default(structuredClone(merged)) as Record<string, unknown>;
+  if (!validator.Check(withDefaults)) {
+    const problems = [...validator.Errors(withDefaults)].map((e) => `${e.instancePath || "/"} ${e.message}`);
+    throw new BosunError("VALIDATION_FAILED", `Invalid configuration: ${problems.join("; ")}`, problems);
+  }
+  return Object.freeze(withDefaults as Config);
+}

@@ -1,0 +1,154 @@
+/**
+ * The server side of the worker protocol, shared by the local pool and remote HTTP workers: registration,
+ * long-poll for jobs, heartbeats, batched reports, and draining. Registrations live in the shared
+ * database (any node can list them and drain a worker); each node caches the workers that talk to it so
+ * the hot poll path does no extra write.
+ */
+import { BosunError } from "../core/errors.ts";
+import type { Claim } from "../core/job.ts";
+import type { ClusterStore, WorkerRecord } from "../store/cluster-store.ts";
+import type { CompleteInput, FailInput, LeaseRef, LogChunk } from "../store/store.ts";
+import type { Engine } from "./engine.ts";
+
+export type WorkerStatus = "active" | "draining" | "lost";
+
+export interface WorkerView extends WorkerRecord {
+  status: WorkerStatus;
+}
+
+export interface Registration {
+  id: string;
+  labels: Record<string, string>;
+  capacity: number;
+  types: string[];
+  queues: string[] | null;
+  version: string | null;
+  running?: number;
+}
+
+export interface Reports {
+  logs?: LogChunk[];
+  progress?: { jobId: string; attempt: number; progress: number }[];
+  completed?: Omit<CompleteInput, "workerId">[];
+  failed?: Omit<FailInput, "workerId">[];
+  released?: Omit<LeaseRef, "workerId">[];
+}
+
+/** Longest long-poll a server grants, whatever the worker asks. */
+export const MAX_POLL_WAIT_MS = 30_000;
+
+export class WorkerService {
+  readonly #engine: Engine;
+  readonly #cluster: ClusterStore;
+  readonly #known = new Map<string, WorkerRecord>();
+
+  constructor(engine: Engine, cluster: ClusterStore) {
+    this.#engine = engine;
+    this.#cluster = cluster;
+  }
+
+  /** A worker silent for this long is shown as lost (its leases run out soon after). */
+  get lostAfterMs(): number {
+    return Math.max(this.#engine.leaseMs, 3 * this.heartbeatMs);
+  }
+
+  get heartbeatMs(): number {
+    return Math.max(200, Math.min(Math.floor(this.#engine.leaseMs / 3), 5000));
+  }
+
+  async register(r: Registration): Promise<WorkerRecord> {
+    const record = await this.#cluster.upsertWorker({
+      id: r.id,
+      labels: r.labels,
+      capacity: r.capacity,
+      running: r.running ?? 0,
+      types: r.types,
+      queues: r.queues,
+      version: r.version,
+      lastSeenAt: this.#engine.clock.now(),
+    });
+    this.#known.set(record.id, record);
+    for (const t of r.types) this.#engine.catalog.add(t);
+    return record;
+  }
+
+  async #worker(id: string): Promise<WorkerRecord> {
+    const cached = this.#known.get(id);
+    if (cached) return cached;
+    const stored = await this.#cluster.getWorker(id);
+    if (!stored) throw new BosunError("WORKER_NOT_FOUND", `Worker ${id} is not registered; register again`);
+    this.#known.set(id, stored);
+    return stored;
+  }
+
+  async poll(
+    workerId: string,
+    args: { slots: number; running: number; waitMs: number; signal?: AbortSignal },
+  ): Promise<{ jobs: Claim[]; drain: boolean }> {
+    const w = await this.#worker(workerId);
+    if (w.draining) return { jobs: [], drain: true };
+    const jobs = await this.#engine.poll({
+      workerId,
+      slots: Math.min(args.slots, w.capacity),
+      running: args.running,
+      capacity: w.capacity,
+      labels: w.labels,
+      queues: w.queues,
+      types: w.types,
+      waitMs: Math.min(Math.max(0, args.waitMs), MAX_POLL_WAIT_MS),
+      signal: args.signal,
+    });
+    return { jobs, drain: false };
+  }
+
+  /** Renews leases; answers which jobs to abort and whether to drain. */
+  async heartbeat(
+    workerId: string,
+    jobIds: string[],
+    running: number,
+  ): Promise<{ abort: string[]; drain: boolean }> {
+    const record = await this.#cluster.touchWorker(workerId, running, this.#engine.clock.now());
+    if (!record)
+      throw new BosunError("WORKER_NOT_FOUND", `Worker ${workerId} is not registered; register again`);
+    this.#known.set(workerId, record);
+    const abort = await this.#engine.heartbeat(workerId, jobIds);
+    return { abort, drain: record.draining };
+  }
+
+  /** Applies a batch of reports in a safe order: logs and progress first, then the ends of attempts. */
+  async report(workerId: string, r: Reports): Promise<{ stale: string[] }> {
+    if (r.logs?.length) await this.#engine.appendLogs(r.logs);
+    if (r.progress?.length) await this.#engine.progress(r.progress);
+    const outcomes = await Promise.all([
+      r.completed?.length ? this.#engine.complete(r.completed.map((c) => ({ ...c, workerId }))) : [],
+      r.failed?.length ? this.#engine.fail(r.failed.map((f) => ({ ...f, workerId }))) : [],
+      r.released?.length ? this.#engine.release(r.released.map((l) => ({ ...l, workerId }))) : [],
+    ]);
+    return { stale: outcomes.flat().flatMap((o) => (o.ok ? [] : [o.jobId])) };
+  }
+
+  async drain(id: string, draining = true): Promise<WorkerView> {
+    const record = await this.#cluster.setWorkerDraining(id, draining);
+    if (!record) throw new BosunError("WORKER_NOT_FOUND", `No worker has the id ${id}`);
+    this.#known.set(id, record);
+    return this.view(record);
+  }
+
+  async list(): Promise<WorkerView[]> {
+    return (await this.#cluster.listWorkers()).map((w) => this.view(w));
+  }
+
+  view(w: WorkerRecord): WorkerView {
+    const lost = this.#engine.clock.now() - w.lastSeenAt > this.lostAfterMs;
+    return { ...w, status: lost ? "lost" : w.draining ? "draining" : "active" };
+  }
+
+  /** Types advertised by live workers anywhere in the cluster (for nodes that did not see them register). */
+  async liveTypes(): Promise<string[]> {
+    return this.#cluster.workerTypes(this.#engine.clock.now() - this.lostAfterMs);
+  }
+
+  forget(id: string): void {
+    this.#known.delete(id);
+  }
+}

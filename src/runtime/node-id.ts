@@ -1,0 +1,29 @@
+/**
+ * A node's identity must survive restarts: the jobs its local pool held before a crash are recognised by
+ * it and recovered at once instead of waiting for their leases to run out.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+
+export function resolveNodeId(opts: {
+  configured: string | null;
+  dataDir: string;
+  shared: boolean;
+  port: number;
+}): string {
+  if (opts.configured) return opts.configured;
+  if (opts.shared) return `${hostname()}:${opts.port}`;
+  const file = join(opts.dataDir, "node-id");
+  try {
+    const id = readFileSync(file, "utf8").trim();
+    if (id) return id;
+  } catch {
+    // first start
+  }
+  const id = `node-${randomBytes(4).toString("hex")}`;
+  mkdirSync(opts.dataDir, { recursive: true });
+  writeFileSync(file, `${id}\n`);
+  return id;
+}

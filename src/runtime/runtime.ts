@@ -1,0 +1,195 @@
+/**
+ * A Bosun runtime: store + bus + engine + executors + (optionally) the local worker pool. The SDK embeds
+ * one; `bosun start` and `bosun server` wrap one in the HTTP API (runtime/server.ts).
+ */
+import { join } from "node:path";
+import { type Logger, pino } from "pino";
+import type { EventBus } from "../cluster/event-bus.ts";
+import { Leadership, type LeaderLock } from "../cluster/leadership.ts";
+import { WorkerService } from "../engine/worker-service.ts";
+import type { ClusterStore } from "../store/cluster-store.ts";
+import type { Config } from "../config/config.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
+import { Engine } from "../engine/engine.ts";
+import type { Executor } from "../executors/executor.ts";
+import { HandlerRegistry } from "../executors/handler.ts";
+import { builtinExecutors } from "../executors/registry.ts";
+import type { Store } from "../store/store.ts";
+import { LocalTransport } from "../worker/local-transport.ts";
+import { WorkerLoop } from "../worker/worker-loop.ts";
+import { resolveNodeId } from "./node-id.ts";
+import { openStore } from "./open-store.ts";
+
+export interface RuntimeOptions {
+  config: Config;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export class Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly nodeId: string;
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly engine: Engine;
+  readonly cluster: ClusterStore;
+  readonly workers: WorkerService;
+  readonly clock: Clock;
+  readonly handlers = new HandlerRegistry();
+  readonly #builtins: Executor[];
+  readonly #leaderLock: LeaderLock | undefined;
+  readonly #singletons: { start: () => void; stop: () => void }[] = [];
+  #leadership: Leadership | null = null;
+  #pool: WorkerLoop | null = null;
+
+  private constructor(o: {
+    config: Config;
+    logger: Logger;
+    nodeId: string;
+    store: Store;
+    bus: EventBus;
+    cluster: ClusterStore;
+    leaderLock?: LeaderLock;
+    clock: Clock;
+  }) {
+    this.config = o.config;
+    this.clock = o.clock;
+    this.cluster = o.cluster;
+    this.#leaderLock = o.leaderLock;
+    this.logger = o.logger;
+    this.nodeId = o.nodeId;
+    this.store = o.store;
+    this.bus = o.bus;
+    this.engine = new Engine({
+      store: o.store,
+      bus: o.bus,
+      clock: o.clock,
+      logger: o.logger,
+      leaseMs: o.config.leaseMs,
+      reapIntervalMs: o.config.reapIntervalMs,
+      maxPayloadBytes: o.config.maxPayloadBytes,
+    });
+    this.#builtins = builtinExecutors({
+      http: { allowHosts: [...o.config.httpAllowHosts], denyHosts: [...o.config.httpDenyHosts] },
+    });
+    for (const e of this.#builtins) this.engine.catalog.add(e.type, e.payloadSchema);
+    this.workers = new WorkerService(this.engine, o.cluster);
+    this.engine.setTypeSource(() => this.workers.liveTypes());
+    this.addSingleton({ start: () => this.engine.startReaper(), stop: () => this.engine.stopReaper() });
+  }
+
+  /** A loop that must run on one node only (reaper, cron, retention): started when this node leads. */
+  addSingleton(loop: { start: () => void; stop: () => void }): void {
+    this.#singletons.push(loop);
+    if (this.#leadership?.isLeader) loop.start();
+  }
+
+  get leadership(): Leadership | null {
+    return this.#leadership;
+  }
+
+  /** Joins the leader election; the singleton loops run while this node holds the lease. */
+  async startLeadership(): Promise<void> {
+    if (this.#leadership) return;
+    this.#leadership = new Leadership({
+      cluster: this.cluster,
+      nodeId: this.nodeId,
+      clock: this.clock,
+      logger: this.logger,
+      lock: this.#leaderLock,
+      onElected: () => {
+        for (const l of this.#singletons) l.start();
+      },
+      onDemoted: () => {
+        for (const l of this.#singletons) l.stop();
+      },
+    });
+    await this.#leadership.start();
+  }
+
+  static async open(opts: RuntimeOptions): Promise<Runtime> {
+    const { config } = opts;
+    const logger = opts.logger ?? pino({ level: config.logLevel });
+    const shared = config.db !== null;
+    const nodeId = resolveNodeId({
+      configured: config.nodeId,
+      dataDir: config.dataDir,
+      shared,
+      port: config.port,
+    });
+    const opened = await openStore(config, nodeId);
+    return new Runtime({ config, logger, nodeId, ...opened, clock: opts.clock ?? systemClock });
+  }
+
+  /** The id of this node's local pool; stable across restarts so a restart can recover its jobs. */
+  get localWorkerId(): string {
+    return `${this.nodeId}/local`;
+  }
+
+  get pool(): WorkerLoop | null {
+    return this.#pool;
+  }
+
+  define(
+    type: string,
+    handler: Parameters<HandlerRegistry["define"]>[1],
+    opts?: Parameters<HandlerRegistry["define"]>[2],
+  ): void {
+    this.handlers.define(type, handler, opts);
+    this.engine.catalog.add(type, opts?.payloadSchema);
+  }
+
+  executors(): Map<string, Executor> {
+    const map = new Map<string, Executor>();
+    for (const e of [...this.#builtins, ...this.handlers.executors()]) map.set(e.type, e);
+    return map;
+  }
+
+  /**
+   * Recovers what this node's pool held when it last died (kill -9, power loss): those attempts are
+   * failed with WORKER_LOST and retried now, instead of after their leases run out.
+   */
+  async recoverOwnJobs(): Promise<number> {
+    const jobs = await this.engine.reapWorkers([this.localWorkerId], "WORKER_LOST");
+    if (jobs.length > 0)
+      this.logger.warn({ count: jobs.length }, "recovered jobs left running by this node's previous run");
+    return jobs.length;
+  }
+
+  async startPool(concurrency: number): Promise<void> {
+    if (this.#pool || concurrency <= 0) return;
+    const executors = this.executors();
+    this.#pool = new WorkerLoop({
+      identity: {
+        workerId: this.localWorkerId,
+        labels: { ...this.config.workerLabels },
+        capacity: concurrency,
+        types: [...executors.keys()],
+        queues: null,
+      },
+      transport: new LocalTransport(this.engine, this.workers, (err) =>
+        this.logger.error({ err }, "local worker report failed"),
+      ),
+      executors,
+      logger: this.logger.child({ worker: this.localWorkerId }),
+      workRoot: join(this.config.dataDir, "work"),
+    });
+    await this.#pool.start();
+  }
+
+  async stopPool(graceMs: number): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = null;
+    await pool?.stop(graceMs);
+  }
+
+  async close(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    await this.stopPool(graceMs);
+    await this.#leadership?.stop();
+    this.#leadership = null;
+    await this.engine.close();
+    await this.bus.close();
+    await this.store.close();
+  }
+}

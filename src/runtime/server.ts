@@ -1,0 +1,108 @@
+/**
+ * `bosun start` / `bosun server`: a runtime behind the HTTP API, with the singleton loops on the leader.
+ * Shutdown order matters: stop being ready, stop pulling work and let running attempts finish (grace),
+ * give back the rest, then close HTTP and the store. Nothing is left `running` by a clean stop.
+ */
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { buildApp } from "../api/app.ts";
+import { clusterRoutes } from "../api/routes/cluster.ts";
+import { workerRoutes } from "../api/routes/workers.ts";
+import { NodeRegistry } from "../cluster/node-registry.ts";
+import type { Config } from "../config/config.ts";
+import type { Clock } from "../core/clock.ts";
+import { Runtime } from "./runtime.ts";
+import { VERSION } from "./version.ts";
+
+export interface ServerOptions {
+  config: Config;
+  logger?: Logger;
+  clock?: Clock;
+  /** Run the local worker pool (`start`: yes; `server`: when concurrency > 0). */
+  localWorkers?: boolean;
+}
+
+export class BosunServer {
+  readonly runtime: Runtime;
+  readonly app: FastifyInstance;
+  readonly #state: { ready: boolean };
+  #registry: NodeRegistry | null = null;
+  #stopping: Promise<void> | null = null;
+
+  private constructor(runtime: Runtime, app: FastifyInstance, state: { ready: boolean }) {
+    this.runtime = runtime;
+    this.app = app;
+    this.#state = state;
+  }
+
+  static async start(opts: ServerOptions): Promise<BosunServer> {
+    const runtime = await Runtime.open({ config: opts.config, logger: opts.logger, clock: opts.clock });
+    const startedAt = Date.now();
+    const state = { ready: false };
+    const app = await buildApp(
+      {
+        engine: runtime.engine,
+        config: opts.config,
+        logger: runtime.logger,
+        nodeId: runtime.nodeId,
+        version: VERSION,
+        startedAt,
+        workerUsage: async () => {
+          const live = (await runtime.workers.list()).filter((w) => w.status !== "lost");
+          return {
+            running: live.reduce((n, w) => n + w.running, 0),
+            capacity: live.reduce((n, w) => n + w.capacity, 0),
+          };
+        },
+        isReady: () => state.ready,
+      },
+      { extraRoutes: [workerRoutes(runtime.workers), clusterRoutes(runtime)] },
+    );
+    const server = new BosunServer(runtime, app, state);
+    await runtime.recoverOwnJobs();
+    await runtime.startLeadership();
+    if (opts.localWorkers !== false) await runtime.startPool(opts.config.concurrency);
+    await app.listen({ host: opts.config.host, port: opts.config.port });
+    server.#registry = new NodeRegistry({
+      cluster: runtime.cluster,
+      self: { id: runtime.nodeId, address: server.url, version: VERSION, startedAt },
+      clock: runtime.clock,
+      logger: runtime.logger,
+    });
+    await server.#registry.start();
+    server.#state.ready = true;
+    runtime.logger.info(
+      {
+        url: server.url,
+        nodeId: runtime.nodeId,
+        concurrency: runtime.pool?.capacity ?? 0,
+        data: opts.config.db ? "postgres" : opts.config.dataDir,
+      },
+      "Bosun is up",
+    );
+    return server;
+  }
+
+  get url(): string {
+    const addr = this.app.server.address();
+    if (addr && typeof addr === "object") {
+      const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+      return `http://${host}:${addr.port}`;
+    }
+    return String(addr);
+  }
+
+  /** Graceful stop; safe to call more than once. */
+  stop(graceMs = this.runtime.config.shutdownGraceMs): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#state.ready = false;
+      this.runtime.logger.info({ graceMs }, "shutting down: finishing running jobs");
+      await this.runtime.stopPool(graceMs);
+      this.#registry?.stop();
+      await this.app.close();
+      await this.runtime.close(0);
+      this.runtime.logger.info("stopped");
+    })();
+    return this.#stopping;
+  }
+}

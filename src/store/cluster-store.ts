@@ -1,0 +1,57 @@
+/**
+ * Cluster state kept in the shared database: server nodes, the leader lease, and the registry of workers.
+ * Consensus is the database's: a lease row with a TTL (plus, on PostgreSQL, an advisory lock held by the
+ * leader's session) decides who runs the singleton loops; nothing here is a protocol of our own.
+ */
+
+export interface NodeRecord {
+  id: string;
+  address: string;
+  version: string;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+export interface WorkerRecord {
+  id: string;
+  labels: Record<string, string>;
+  capacity: number;
+  running: number;
+  types: string[];
+  queues: string[] | null;
+  draining: boolean;
+  version: string | null;
+  registeredAt: number;
+  lastSeenAt: number;
+}
+
+export interface LeaseState {
+  holder: string | null;
+  expiresAt: number | null;
+}
+
+export interface ClusterStore {
+  heartbeatNode(node: NodeRecord): Promise<void>;
+  listNodes(): Promise<NodeRecord[]>;
+  /** Removes nodes not seen since `before`. */
+  pruneNodes(before: number): Promise<number>;
+
+  /**
+   * Takes the named lease for `nodeId` when it is free, expired, already ours, or `force` is set (the
+   * caller holds the advisory lock, so the previous holder is dead). Returns the holder afterwards.
+   */
+  acquireLease(name: string, nodeId: string, ttlMs: number, now: number, force: boolean): Promise<LeaseState>;
+  releaseLease(name: string, nodeId: string): Promise<void>;
+  getLease(name: string): Promise<LeaseState>;
+
+  upsertWorker(w: Omit<WorkerRecord, "draining" | "registeredAt">): Promise<WorkerRecord>;
+  /** Heartbeat of a worker; null when it is not registered (it must register again). */
+  touchWorker(id: string, running: number, now: number): Promise<WorkerRecord | null>;
+  getWorker(id: string): Promise<WorkerRecord | null>;
+  listWorkers(): Promise<WorkerRecord[]>;
+  setWorkerDraining(id: string, draining: boolean): Promise<WorkerRecord | null>;
+  /** Job types advertised by registered workers seen since `since`. */
+  workerTypes(since: number): Promise<string[]>;
+  /** Forgets workers not seen since `before`. */
+  pruneWorkers(before: number): Promise<number>;
+}

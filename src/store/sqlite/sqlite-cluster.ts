@@ -1,0 +1,139 @@
+/** ClusterStore on the node's SQLite file (a one-node cluster, or several processes sharing one file). */
+import type { DatabaseSync } from "node:sqlite";
+import type { ClusterStore, LeaseState, NodeRecord, WorkerRecord } from "../cluster-store.ts";
+import { transaction } from "./database.ts";
+
+type Row = Record<string, unknown>;
+
+const toNode = (r: Row): NodeRecord => ({
+  id: r.id as string,
+  address: r.address as string,
+  version: r.version as string,
+  startedAt: Number(r.started_at),
+  lastSeenAt: Number(r.last_seen_at),
+});
+
+const toWorker = (r: Row): WorkerRecord => ({
+  id: r.id as string,
+  labels: JSON.parse(r.labels as string),
+  capacity: Number(r.capacity),
+  running: Number(r.running),
+  types: JSON.parse(r.types as string),
+  queues: r.queues == null ? null : JSON.parse(r.queues as string),
+  draining: Number(r.draining) === 1,
+  version: (r.version as string | null) ?? null,
+  registeredAt: Number(r.registered_at),
+  lastSeenAt: Number(r.last_seen_at),
+});
+
+export class SqliteClusterStore implements ClusterStore {
+  readonly #db: DatabaseSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  async heartbeatNode(n: NodeRecord): Promise<void> {
+    this.#db
+      .prepare(`INSERT INTO nodes (id, address, version, started_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET address = excluded.address, version = excluded.version,
+          started_at = excluded.started_at, last_seen_at = excluded.last_seen_at`)
+      .run(n.id, n.address, n.version, n.startedAt, n.lastSeenAt);
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return this.#db.prepare("SELECT * FROM nodes ORDER BY id").all().map(toNode);
+  }
+
+  async pruneNodes(before: number): Promise<number> {
+    return Number(this.#db.prepare("DELETE FROM nodes WHERE last_seen_at < ?").run(before).changes);
+  }
+
+  async acquireLease(
+    name: string,
+    nodeId: string,
+    ttlMs: number,
+    now: number,
+    force: boolean,
+  ): Promise<LeaseState> {
+    return transaction(this.#db, () => {
+      this.#db
+        .prepare(`INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+          WHERE leases.holder = excluded.holder OR leases.expires_at < ? OR ?`)
+        .run(name, nodeId, now + ttlMs, now, force ? 1 : 0);
+      return this.#lease(name);
+    });
+  }
+
+  async releaseLease(name: string, nodeId: string): Promise<void> {
+    this.#db.prepare("DELETE FROM leases WHERE name = ? AND holder = ?").run(name, nodeId);
+  }
+
+  async getLease(name: string): Promise<LeaseState> {
+    return this.#lease(name);
+  }
+
+  #lease(name: string): LeaseState {
+    const r = this.#db.prepare("SELECT holder, expires_at FROM leases WHERE name = ?").get(name);
+    return r
+      ? { holder: r.holder as string, expiresAt: Number(r.expires_at) }
+      : { holder: null, expiresAt: null };
+  }
+
+  async upsertWorker(w: Omit<WorkerRecord, "draining" | "registeredAt">): Promise<WorkerRecord> {
+    const row = this.#db
+      .prepare(`INSERT INTO workers (id, labels, capacity, running, types, queues, version, registered_at, last_seen_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capacity = excluded.capacity,
+          running = excluded.running, types = excluded.types, queues = excluded.queues,
+          version = excluded.version, last_seen_at = excluded.last_seen_at
+        RETURNING *`)
+      .get(
+        w.id,
+        JSON.stringify(w.labels),
+        w.capacity,
+        w.running,
+        JSON.stringify(w.types),
+        w.queues === null ? null : JSON.stringify(w.queues),
+        w.version,
+        w.lastSeenAt,
+        w.lastSeenAt,
+      );
+    return toWorker(row!);
+  }
+
+  async touchWorker(id: string, running: number, now: number): Promise<WorkerRecord | null> {
+    const row = this.#db
+      .prepare("UPDATE workers SET running = ?, last_seen_at = ? WHERE id = ? RETURNING *")
+      .get(running, now, id);
+    return row ? toWorker(row) : null;
+  }
+
+  async getWorker(id: string): Promise<WorkerRecord | null> {
+    const row = this.#db.prepare("SELECT * FROM workers WHERE id = ?").get(id);
+    return row ? toWorker(row) : null;
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    return this.#db.prepare("SELECT * FROM workers ORDER BY id").all().map(toWorker);
+  }
+
+  async setWorkerDraining(id: string, draining: boolean): Promise<WorkerRecord | null> {
+    const row = this.#db
+      .prepare("UPDATE workers SET draining = ? WHERE id = ? RETURNING *")
+      .get(draining ? 1 : 0, id);
+    return row ? toWorker(row) : null;
+  }
+
+  async workerTypes(since: number): Promise<string[]> {
+    const rows = this.#db
+      .prepare("SELECT DISTINCT value AS type FROM workers, json_each(workers.types) WHERE last_seen_at >= ?")
+      .all(since);
+    return rows.map((r) => r.type as string);
+  }
+
+  async pruneWorkers(before: number): Promise<number> {
+    return Number(this.#db.prepare("DELETE FROM workers WHERE last_seen_at < ?").run(before).changes);
+  }
+}

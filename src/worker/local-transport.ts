@@ -1,0 +1,127 @@
+/**
+ * The in-process transport: the worker loop calls the worker service and engine directly — no
+ * serialisation, no sockets — but through the same protocol as a remote worker (registration, drain,
+ * heartbeats), so the local pool shows up in GET /api/v1/workers and can be drained like any other.
+ */
+import { Batcher } from "../core/batcher.ts";
+import type { Claim } from "../core/job.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { WorkerService } from "../engine/worker-service.ts";
+import type { CompleteInput, FailInput, LeaseRef, LogChunk } from "../store/store.ts";
+import type { PollArgs, WorkerIdentity, WorkerTransport } from "./transport.ts";
+
+export class LocalTransport implements WorkerTransport {
+  readonly #engine: Engine;
+  readonly #workers: WorkerService;
+  readonly #onError: (err: unknown) => void;
+  #identity: WorkerIdentity | null = null;
+  #running = 0;
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #logs: Batcher<LogChunk, undefined>;
+  #progress = new Map<string, { jobId: string; attempt: number; progress: number }>();
+  #progressTimer: NodeJS.Timeout | null = null;
+
+  constructor(engine: Engine, workers: WorkerService, onError: (err: unknown) => void) {
+    this.#engine = engine;
+    this.#workers = workers;
+    this.#onError = onError;
+    this.#logs = new Batcher<LogChunk, undefined>({
+      maxWaitMs: 20,
+      maxBatch: 500,
+      flush: async (chunks) => {
+        await this.#engine.appendLogs(chunks);
+        return chunks.map(() => undefined);
+      },
+    });
+  }
+
+  async register(identity: WorkerIdentity): Promise<{ heartbeatMs: number }> {
+    this.#identity = identity;
+    await this.#workers.register({
+      id: identity.workerId,
+      labels: identity.labels,
+      capacity: identity.capacity,
+      types: identity.types,
+      queues: identity.queues,
+      version: null,
+    });
+    return { heartbeatMs: this.#workers.heartbeatMs };
+  }
+
+  async poll(args: PollArgs): Promise<Claim[]> {
+    this.#running = args.running;
+    const { jobs, drain } = await this.#workers.poll(this.#identity!.workerId, args);
+    // A drained pool idles instead of spinning; the heartbeat keeps its registration fresh.
+    if (drain) await sleep(Math.min(args.waitMs, 1000), args.signal);
+    return jobs;
+  }
+
+  // Logs go first, so that whoever follows a job's log and stops at its end has every line.
+  complete(item: CompleteInput): void {
+    this.#track(this.#afterLogs(() => this.#engine.complete([item])));
+  }
+
+  fail(item: FailInput): void {
+    this.#track(this.#afterLogs(() => this.#engine.fail([item])));
+  }
+
+  #afterLogs<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#logs.pending === 0 ? fn() : this.#logs.drain().then(fn);
+  }
+
+  async release(items: LeaseRef[]): Promise<void> {
+    await this.#engine.release(items);
+  }
+
+  async heartbeat(jobIds: string[]): Promise<string[]> {
+    const { abort } = await this.#workers.heartbeat(this.#identity!.workerId, jobIds, this.#running);
+    return abort;
+  }
+
+  log(chunk: LogChunk): void {
+    this.#track(this.#logs.add(chunk));
+  }
+
+  progress(jobId: string, attempt: number, percent: number): void {
+    // Only the latest value per job matters; write at most every 100 ms.
+    this.#progress.set(jobId, { jobId, attempt, progress: percent });
+    if (this.#progressTimer) return;
+    this.#progressTimer = setTimeout(() => this.#flushProgress(), 100);
+  }
+
+  #flushProgress(): void {
+    this.#progressTimer = null;
+    const items = [...this.#progress.values()];
+    this.#progress = new Map();
+    if (items.length > 0) this.#track(this.#engine.progress(items));
+  }
+
+  onCancel(fn: (jobIds: string[]) => void): () => void {
+    return this.#engine.bus.subscribe("cancelled", (e) => fn(e.jobIds));
+  }
+
+  async flush(): Promise<void> {
+    if (this.#progressTimer) {
+      clearTimeout(this.#progressTimer);
+      this.#flushProgress();
+    }
+    await this.#logs.drain();
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#inflight.add(p);
+    p.catch(this.#onError).finally(() => this.#inflight.delete(p));
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+}

@@ -1,0 +1,245 @@
+/**
+ * The worker loop, shared by the local pool and remote workers: keep `capacity` attempts running, pull
+ * more when slots free up, renew leases by heartbeat, enforce hard timeouts, abort cancelled jobs, and on
+ * stop let running attempts finish within a grace period and give the rest back.
+ *
+ * I/O is the transport (worker/transport.ts) and the executors, both passed in, so the loop is testable.
+ */
+import type { Logger } from "pino";
+import { JobFailure } from "../core/errors.ts";
+import type { Claim } from "../core/job.ts";
+import type { ExecContext, Executor } from "../executors/executor.ts";
+import { AttemptDirs } from "./attempt-dirs.ts";
+import { AbortKind, abortKind, attemptAbort } from "./abort.ts";
+import type { WorkerIdentity, WorkerTransport } from "./transport.ts";
+
+export interface WorkerLoopOptions {
+  identity: WorkerIdentity;
+  transport: WorkerTransport;
+  executors: ReadonlyMap<string, Executor>;
+  logger: Logger;
+  /** Root of the attempts' working directories. */
+  workRoot: string;
+  /** Heartbeat period when the transport does not prescribe one. */
+  heartbeatMs?: number;
+  /** Long-poll duration of one poll. */
+  pollWaitMs?: number;
+  /** Bytes of log kept per attempt; the rest is dropped with a notice. */
+  maxLogBytes?: number;
+}
+
+interface Running {
+  claim: Claim;
+  controller: AbortController;
+  timer: NodeJS.Timeout | null;
+  done: Promise<void>;
+}
+
+const DEFAULT_MAX_LOG_BYTES = 8 * 1024 * 1024;
+
+export class WorkerLoop {
+  readonly #o: WorkerLoopOptions;
+  readonly #running = new Map<string, Running>();
+  readonly #dirs: AttemptDirs;
+  #stopping = false;
+  #pollAbort = new AbortController();
+  #slotFreed: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #unsubscribeCancel: (() => void) | null = null;
+
+  constructor(opts: WorkerLoopOptions) {
+    this.#o = opts;
+    this.#dirs = new AttemptDirs(opts.workRoot);
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  get capacity(): number {
+    return this.#o.identity.capacity;
+  }
+
+  async start(): Promise<void> {
+    const { heartbeatMs } = await this.#o.transport.register(this.#o.identity);
+    this.#unsubscribeCancel = this.#o.transport.onCancel((ids) => {
+      for (const id of ids) this.#running.get(id)?.controller.abort(attemptAbort(AbortKind.Cancelled));
+    });
+    this.#heartbeat = setInterval(() => void this.#beat(), heartbeatMs || this.#o.heartbeatMs || 5000);
+    this.#loop = this.#run();
+  }
+
+  /** Stops pulling, lets running attempts finish within `graceMs`, then aborts and releases the rest. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.#stopping) return this.#loop ?? undefined;
+    this.#stopping = true;
+    this.#pollAbort.abort();
+    this.#slotFreed?.();
+    await this.#loop;
+    if (this.#running.size > 0) {
+      const all = Promise.all([...this.#running.values()].map((r) => r.done));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([all, grace]);
+      clearTimeout(timer);
+    }
+    const left = [...this.#running.values()];
+    for (const r of left) r.controller.abort(attemptAbort(AbortKind.Shutdown));
+    await Promise.all(left.map((r) => r.done));
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#unsubscribeCancel?.();
+    await this.#o.transport.flush();
+  }
+
+  async #run(): Promise<void> {
+    const { transport, identity } = this.#o;
+    let failures = 0;
+    while (!this.#stopping) {
+      const free = identity.capacity - this.#running.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          this.#slotFreed = resolve;
+        });
+        this.#slotFreed = null;
+        // Let the other attempts that finish in this tick free their slots too: one poll for all.
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      try {
+        const claims = await transport.poll({
+          slots: free,
+          running: this.#running.size,
+          waitMs: this.#o.pollWaitMs ?? 30_000,
+          signal: this.#pollAbort.signal,
+        });
+        failures = 0;
+        for (const claim of claims) this.#start(claim);
+        if (claims.length === 0 && !this.#stopping) await new Promise((resolve) => setImmediate(resolve));
+      } catch (err) {
+        if (this.#stopping) break;
+        failures++;
+        const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+        this.#o.logger.warn({ err: String(err), retryInMs: delay }, "poll failed");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  #start(claim: Claim): void {
+    const controller = new AbortController();
+    const running: Running = { claim, controller, timer: null, done: Promise.resolve() };
+    if (claim.timeoutMs !== null) {
+      running.timer = setTimeout(() => controller.abort(attemptAbort(AbortKind.Timeout)), claim.timeoutMs);
+    }
+    this.#running.set(claim.id, running);
+    running.done = this.#execute(claim, controller.signal).finally(() => {
+      if (running.timer) clearTimeout(running.timer);
+      this.#running.delete(claim.id);
+      this.#slotFreed?.();
+    });
+  }
+
+  async #execute(claim: Claim, signal: AbortSignal): Promise<void> {
+    const { transport } = this.#o;
+    const lease = { jobId: claim.id, attempt: claim.attempt, workerId: claim.workerId };
+    const executor = this.#o.executors.get(claim.type);
+    if (!executor) {
+      transport.fail({
+        ...lease,
+        error: { code: "UNKNOWN_JOB_TYPE", message: `This worker cannot run type "${claim.type}"` },
+        retryable: true,
+      });
+      return;
+    }
+    const ctx = this.#context(claim, signal);
+    try {
+      const outcome = await raceAbort(executor.run(claim, ctx), signal);
+      transport.complete({
+        ...lease,
+        result: outcome.result,
+        exitCode: outcome.exitCode ?? null,
+        httpStatus: outcome.httpStatus ?? null,
+      });
+    } catch (err) {
+      const kind = signal.aborted ? abortKind(signal.reason) : null;
+      if (kind === AbortKind.Cancelled || kind === AbortKind.Lost) return; // the server already knows
+      if (kind === AbortKind.Shutdown) {
+        await transport
+          .release([lease])
+          .catch((e) => this.#o.logger.warn({ err: String(e) }, "release failed"));
+        return;
+      }
+      transport.fail({ ...lease, ...failureOf(err, kind, claim) });
+    } finally {
+      await this.#dirs.remove(claim);
+    }
+  }
+
+  #context(claim: Claim, signal: AbortSignal): ExecContext {
+    const { transport } = this.#o;
+    const max = this.#o.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+    let bytes = 0;
+    return {
+      signal,
+      log: (data, stream = "stdout") => {
+        if (bytes > max) return;
+        bytes += data.length;
+        if (bytes > max) {
+          transport.log({
+            jobId: claim.id,
+            at: Date.now(),
+            stream: "system",
+            data: `[log truncated at ${max} bytes]\n`,
+          });
+          return;
+        }
+        transport.log({ jobId: claim.id, at: Date.now(), stream, data });
+      },
+      progress: (percent) => transport.progress(claim.id, claim.attempt, Math.max(0, Math.min(100, percent))),
+      workDir: () => this.#dirs.create(claim),
+    };
+  }
+
+  async #beat(): Promise<void> {
+    const ids = [...this.#running.keys()];
+    try {
+      const lost = await this.#o.transport.heartbeat(ids);
+      for (const id of lost) this.#running.get(id)?.controller.abort(attemptAbort(AbortKind.Lost));
+    } catch (err) {
+      this.#o.logger.warn({ err: String(err) }, "heartbeat failed; leases will expire if this goes on");
+    }
+  }
+}
+
+function failureOf(err: unknown, kind: AbortKind | null, claim: Claim) {
+  if (kind === AbortKind.Timeout)
+    return {
+      error: { code: "TIMEOUT", message: `The attempt exceeded its timeout of ${claim.timeoutMs} ms` },
+      retryable: true,
+    };
+  if (err instanceof JobFailure)
+    return {
+      error:
+        err.details === undefined
+          ? { code: err.code, message: err.message }
+          : { code: err.code, message: err.message, details: err.details },
+      retryable: err.retryable,
+      exitCode: err.exitCode,
+      httpStatus: err.httpStatus,
+    };
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { error: { code: "HANDLER_ERROR", message: e.message }, retryable: true };
+}
+
+/** Resolves or rejects with the executor, or rejects with the abort reason as soon as the signal fires. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * Starts `bosun` as a user would: a real child process of bin/bosun.js, on a real port, with its own data
+ * folder. Waits for the "Bosun is up" log line and returns the URL it printed.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+const ROOT = join(import.meta.dirname, "../..");
+export const BIN = join(ROOT, "bin/bosun.js");
+
+export interface BosunProcess {
+  url: string;
+  proc: ChildProcess;
+  /** Every stdout/stderr line so far (pino JSON lines). */
+  lines: string[];
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export async function startBosun(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<BosunProcess> {
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, BOSUN_LOG_LEVEL: "info", ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<number | string>((resolve) => proc.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bosun did not start:\n${lines.join("\n")}`)), opts.timeoutMs ?? 20_000);
+    const onLine = (line: string) => {
+      lines.push(line);
+      if (process.env.BOSUN_TEST_VERBOSE) console.error(line);
+      if (line.includes("Bosun is up")) {
+        try {
+          clearTimeout(timer);
+          resolve(JSON.parse(line).url);
+        } catch (err) {
+          reject(err);
+        }
+      }
+    };
+    createInterface({ input: proc.stdout! }).on("line", onLine);
+    createInterface({ input: proc.stderr! }).on("line", onLine);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`bosun exited (${code}) before it was up:\n${lines.join("\n")}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    lines,
+    exited,
+    kill: (signal = "SIGTERM") => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** JSON over real HTTP. */
+export async function api<T = Record<string, unknown>>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; text: string }> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+  }
+  const res = await fetch(`${base}${path}`, init);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // text/plain answers (logs)
+  }
+  return { status: res.status, body: parsed as T, text };
+}
