@@ -6,7 +6,12 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  LogController,
+} from "fastify";
 import type { ApiContext } from "./context.ts";
 import { installErrorHandler } from "./error-handler.ts";
 import { installPrincipal, LOCAL_PRINCIPAL, type PrincipalResolver } from "./principal.ts";
@@ -27,7 +32,8 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: ctx.config.bodyLimitBytes,
-    disableRequestLogging: true,
+    // Per-request logs at info would sit on the hot path (every poll, every report).
+    logController: new LogController({ disableRequestLogging: true }),
     // On stop, open log follows and long-polls must not hold the process: workers retry, followers reconnect.
     forceCloseConnections: true,
     ajv: {

@@ -6,10 +6,11 @@
  *
  * Wake-ups are events; the periodic sweep is only the safety net for events lost between nodes.
  */
+
+import type { EventBus } from "../cluster/event-bus.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Claim } from "../core/job.ts";
 import type { WaitingWorker } from "../core/placement.ts";
-import type { EventBus } from "../cluster/event-bus.ts";
 import type { Store } from "../store/store.ts";
 
 export interface PollRequest extends WaitingWorker {
@@ -93,6 +94,11 @@ export class Dispatcher {
       // A job may have become ready between our claim and joining the waiters.
       if (this.#generation !== generation || this.#waiters.size > 1) this.wake();
     });
+  }
+
+  /** Ends the long-polls of one worker with no jobs (it was drained). */
+  dropWaiters(workerId: string): void {
+    for (const w of [...this.#waiters]) if (w.req.workerId === workerId) this.#settle(w, []);
   }
 
   /** Jobs may be ready: serve the waiters. Coalesces bursts of wake-ups into one claim. */

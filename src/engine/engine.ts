@@ -5,10 +5,10 @@
  */
 import type { Logger } from "pino";
 import type { EventBus } from "../cluster/event-bus.ts";
+import { Batcher } from "../core/batcher.ts";
 import type { Clock } from "../core/clock.ts";
 import { BosunError } from "../core/errors.ts";
 import type { Claim, Job, JobState } from "../core/job.ts";
-import { Batcher } from "../core/batcher.ts";
 import type {
   ChangeOutcome,
   CompleteInput,
@@ -79,6 +79,16 @@ export class Engine {
     this.#failBatch = new Batcher({
       flush: async (items) => this.#announce(await this.store.fail(items, this.clock.now())),
     });
+  }
+
+  /** Ends a worker's long-polls on this node at once (drain). */
+  dropWaiters(workerId: string): void {
+    this.#dispatcher.dropWaiters(workerId);
+  }
+
+  /** Workers waiting in a long-poll on this node. */
+  get waiting(): number {
+    return this.#dispatcher.waiting;
   }
 
   get leaseMs(): number {

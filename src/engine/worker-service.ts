@@ -45,6 +45,13 @@ export class WorkerService {
   constructor(engine: Engine, cluster: ClusterStore) {
     this.#engine = engine;
     this.#cluster = cluster;
+    // A drain decided on any node reaches this one through the bus: forget the cached record so the next
+    // poll reads the new state, and end the worker's current long-polls here.
+    engine.bus.subscribe("worker", (e) => {
+      const cached = this.#known.get(e.workerId);
+      if (cached) this.#known.set(e.workerId, { ...cached, draining: e.draining });
+      if (e.draining) engine.dropWaiters(e.workerId);
+    });
   }
 
   /** A worker silent for this long is shown as lost (its leases run out soon after). */
@@ -131,6 +138,7 @@ export class WorkerService {
     const record = await this.#cluster.setWorkerDraining(id, draining);
     if (!record) throw new BosunError("WORKER_NOT_FOUND", `No worker has the id ${id}`);
     this.#known.set(id, record);
+    this.#engine.bus.publish({ type: "worker", workerId: id, draining });
     return this.view(record);
   }
 

@@ -5,15 +5,15 @@
 import { join } from "node:path";
 import { type Logger, pino } from "pino";
 import type { EventBus } from "../cluster/event-bus.ts";
-import { Leadership, type LeaderLock } from "../cluster/leadership.ts";
-import { WorkerService } from "../engine/worker-service.ts";
-import type { ClusterStore } from "../store/cluster-store.ts";
+import { type LeaderLock, Leadership } from "../cluster/leadership.ts";
 import type { Config } from "../config/config.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import { Engine } from "../engine/engine.ts";
+import { WorkerService } from "../engine/worker-service.ts";
 import type { Executor } from "../executors/executor.ts";
 import { HandlerRegistry } from "../executors/handler.ts";
 import { builtinExecutors } from "../executors/registry.ts";
+import type { ClusterStore } from "../store/cluster-store.ts";
 import type { Store } from "../store/store.ts";
 import { LocalTransport } from "../worker/local-transport.ts";
 import { WorkerLoop } from "../worker/worker-loop.ts";

@@ -70,7 +70,7 @@ export class Bosun {
   }
 
   async enqueueMany(jobs: JobInput[]): Promise<Job[]> {
-    jobs.forEach((job, i) => assertJobInput(job, `/${i}`));
+    for (const [i, job] of jobs.entries()) assertJobInput(job, `/${i}`);
     const outcomes = await this.runtime.engine.enqueue(jobs, { owner: this.#owner });
     return outcomes.map((o) => o.job);
   }

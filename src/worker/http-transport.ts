@@ -6,6 +6,7 @@
  */
 import type { Logger } from "pino";
 import type { Claim } from "../core/job.ts";
+import { sleep } from "../core/sleep.ts";
 import type { CompleteInput, FailInput, LeaseRef, LogChunk } from "../store/store.ts";
 import type { PollArgs, WorkerIdentity, WorkerTransport } from "./transport.ts";
 
@@ -37,7 +38,13 @@ interface Outbox {
   released: Omit<LeaseRef, "workerId">[];
 }
 
-const emptyOutbox = (): Outbox => ({ logs: [], progress: new Map(), completed: [], failed: [], released: [] });
+const emptyOutbox = (): Outbox => ({
+  logs: [],
+  progress: new Map(),
+  completed: [],
+  failed: [],
+  released: [],
+});
 
 export class HttpError extends Error {
   readonly status: number;
@@ -69,7 +76,12 @@ export class HttpTransport implements WorkerTransport {
   async #call<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.#o.token) headers.authorization = `Bearer ${this.#o.token}`;
-    const res = await fetch(`${this.#base}${path}`, { method: "POST", headers, body: JSON.stringify(body), signal });
+    const res = await fetch(`${this.#base}${path}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+      signal,
+    });
     const text = await res.text();
     if (!res.ok) {
       let code = "HTTP_STATUS";
@@ -96,7 +108,10 @@ export class HttpTransport implements WorkerTransport {
       } catch (err) {
         const delay = Math.min(5000, 200 * 2 ** Math.min(attempt, 5));
         if (attempt === 0 || attempt % 10 === 0)
-          this.#o.logger.warn({ server: this.#o.server, err: String(err), retryInMs: delay }, "cannot register yet");
+          this.#o.logger.warn(
+            { server: this.#o.server, err: String(err), retryInMs: delay },
+            "cannot register yet",
+          );
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -193,7 +208,9 @@ export class HttpTransport implements WorkerTransport {
     const deadline = Date.now() + deadlineMs;
     while (!this.#isEmpty() || this.#sending) {
       if (Date.now() > deadline) {
-        this.#o.logger.error("could not deliver reports before the deadline; their leases will expire and retry");
+        this.#o.logger.error(
+          "could not deliver reports before the deadline; their leases will expire and retry",
+        );
         return;
       }
       if (this.#sending) await this.#sending;
@@ -208,7 +225,9 @@ export class HttpTransport implements WorkerTransport {
 
   #isEmpty(): boolean {
     const o = this.#outbox;
-    return !o.logs.length && !o.progress.size && !o.completed.length && !o.failed.length && !o.released.length;
+    return (
+      !o.logs.length && !o.progress.size && !o.completed.length && !o.failed.length && !o.released.length
+    );
   }
 
   #schedule(): void {
@@ -237,7 +256,8 @@ export class HttpTransport implements WorkerTransport {
           }),
         );
         this.#failures = 0;
-        if (stale.length > 0) this.#o.logger.warn({ stale }, "reports for leases this worker no longer held were ignored");
+        if (stale.length > 0)
+          this.#o.logger.warn({ stale }, "reports for leases this worker no longer held were ignored");
       } catch (err) {
         // Put the batch back in front of anything newer, and try again later.
         this.#failures++;
@@ -249,18 +269,14 @@ export class HttpTransport implements WorkerTransport {
           failed: [...batch.failed, ...newer.failed],
           released: [...batch.released, ...newer.released],
         };
-        this.#o.logger.warn({ err: String(err), failures: this.#failures }, "report delivery failed; will retry");
+        this.#o.logger.warn(
+          { err: String(err), failures: this.#failures },
+          "report delivery failed; will retry",
+        );
       }
     })();
     await this.#sending;
     this.#sending = null;
     if (!this.#isEmpty()) this.#schedule();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
 }

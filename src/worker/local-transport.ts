@@ -5,6 +5,7 @@
  */
 import { Batcher } from "../core/batcher.ts";
 import type { Claim } from "../core/job.ts";
+import { sleep } from "../core/sleep.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { WorkerService } from "../engine/worker-service.ts";
 import type { CompleteInput, FailInput, LeaseRef, LogChunk } from "../store/store.ts";
@@ -117,11 +118,4 @@ export class LocalTransport implements WorkerTransport {
     this.#inflight.add(p);
     p.catch(this.#onError).finally(() => this.#inflight.delete(p));
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
 }

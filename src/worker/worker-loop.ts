@@ -9,8 +9,8 @@ import type { Logger } from "pino";
 import { JobFailure } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
 import type { ExecContext, Executor } from "../executors/executor.ts";
-import { AttemptDirs } from "./attempt-dirs.ts";
 import { AbortKind, abortKind, attemptAbort } from "./abort.ts";
+import { AttemptDirs } from "./attempt-dirs.ts";
 import type { WorkerIdentity, WorkerTransport } from "./transport.ts";
 
 export interface WorkerLoopOptions {

@@ -7,8 +7,22 @@ import { after, before, describe, it } from "node:test";
 import { api, type BosunProcess, startBosun } from "../helpers/bosun-process.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 
-type Job = { id: string; status: string; attempts: number; result: any; error: any; startedAt: string | null };
-type Attempt = { attempt: number; status: string; startedAt: string; finishedAt: string; error: any; exitCode: number | null };
+type Job = {
+  id: string;
+  status: string;
+  attempts: number;
+  result: { exitCode: number; stdout: string };
+  error: { code: string; message: string } | null;
+  startedAt: string | null;
+};
+type Attempt = {
+  attempt: number;
+  status: string;
+  startedAt: string;
+  finishedAt: string;
+  error: { code: string } | null;
+  exitCode: number | null;
+};
 
 async function waitDone(url: string, id: string, timeoutMs = 20_000): Promise<Job> {
   return waitUntil(
@@ -59,18 +73,26 @@ describe("bosun start (concurrency 1)", () => {
     const done = await waitDone(bosun.url, job.id);
     assert.equal(done.status, "failed");
     assert.equal(done.attempts, 3);
-    assert.equal(done.error.code, "EXIT_NONZERO");
+    assert.equal(done.error?.code, "EXIT_NONZERO");
     const { body } = await api<{ items: Attempt[] }>(bosun.url, "GET", `/api/v1/jobs/${job.id}/attempts`);
     assert.equal(body.items.length, 3);
-    assert.deepEqual(body.items.map((a) => a.exitCode), [3, 3, 3]);
-    const gap = (i: number) => Date.parse(body.items[i + 1]!.startedAt) - Date.parse(body.items[i]!.finishedAt);
+    assert.deepEqual(
+      body.items.map((a) => a.exitCode),
+      [3, 3, 3],
+    );
+    const gap = (i: number) =>
+      Date.parse(body.items[i + 1]!.startedAt) - Date.parse(body.items[i]!.finishedAt);
     assert.ok(gap(0) >= 200, `gap 1 = ${gap(0)}`);
     assert.ok(gap(1) >= 400 && gap(1) > gap(0), `gap 2 = ${gap(1)} after ${gap(0)}`);
   });
 
   it("runs higher-priority jobs queued behind a running job before older lower-priority ones", async () => {
     const blocker = await submit(bosun.url, { type: "sleep", payload: { durationMs: 600 } });
-    await waitUntil(async () => (await api<{ job: Job }>(bosun.url, "GET", `/api/v1/jobs/${blocker.id}`)).body.job.status === "running");
+    await waitUntil(
+      async () =>
+        (await api<{ job: Job }>(bosun.url, "GET", `/api/v1/jobs/${blocker.id}`)).body.job.status ===
+        "running",
+    );
     const low = await submit(bosun.url, { type: "shell", payload: { command: "true" }, priority: 0 });
     const high = await submit(bosun.url, { type: "shell", payload: { command: "true" }, priority: 10 });
     const [l, h] = [await waitDone(bosun.url, low.id), await waitDone(bosun.url, high.id)];
@@ -90,12 +112,13 @@ describe("bosun start (concurrency 1)", () => {
     const elapsed = Date.now() - t0;
     assert.equal(done.status, "failed");
     assert.equal(done.attempts, 2);
-    assert.equal(done.error.code, "TIMEOUT");
+    assert.equal(done.error?.code, "TIMEOUT");
     assert.ok(elapsed >= 1200 && elapsed < 4000, `took ${elapsed} ms`);
   });
 
   it("answers bad bodies with a 4xx and a stable code, storing nothing", async () => {
-    const before = (await api<{ items: Job[] }>(bosun.url, "GET", "/api/v1/jobs?limit=500")).body.items.length;
+    const before = (await api<{ items: Job[] }>(bosun.url, "GET", "/api/v1/jobs?limit=500")).body.items
+      .length;
     const cases: [unknown, number, string][] = [
       [{ type: "shell", payload: { command: "true" }, priority: "high" }, 400, "VALIDATION_FAILED"],
       [{ type: "no-such-type" }, 400, "UNKNOWN_JOB_TYPE"],
@@ -106,7 +129,12 @@ describe("bosun start (concurrency 1)", () => {
       [{ jobs: "nope" }, 400, "VALIDATION_FAILED"],
     ];
     for (const [body, status, code] of cases) {
-      const res = await api<{ error: { code: string; message: string } }>(bosun.url, "POST", "/api/v1/jobs", body);
+      const res = await api<{ error: { code: string; message: string } }>(
+        bosun.url,
+        "POST",
+        "/api/v1/jobs",
+        body,
+      );
       assert.equal(res.status, status, `${res.text.slice(0, 200)}`);
       assert.equal(res.body.error.code, code);
       assert.ok(res.body.error.message.length > 0);
@@ -116,7 +144,8 @@ describe("bosun start (concurrency 1)", () => {
     });
     assert.equal(batch.status, 400);
     assert.equal(batch.body.error.code, "UNKNOWN_JOB_TYPE");
-    const afterCount = (await api<{ items: Job[] }>(bosun.url, "GET", "/api/v1/jobs?limit=500")).body.items.length;
+    const afterCount = (await api<{ items: Job[] }>(bosun.url, "GET", "/api/v1/jobs?limit=500")).body.items
+      .length;
     assert.equal(afterCount, before, "nothing stored");
     const missing = await api<{ error: { code: string } }>(bosun.url, "GET", "/api/v1/jobs/does-not-exist");
     assert.equal(missing.status, 404);
@@ -124,7 +153,11 @@ describe("bosun start (concurrency 1)", () => {
   });
 
   it("serves the OpenAPI document and the docs page", async () => {
-    const doc = await api<{ openapi: string; paths: Record<string, unknown> }>(bosun.url, "GET", "/api/v1/openapi.json");
+    const doc = await api<{ openapi: string; paths: Record<string, unknown> }>(
+      bosun.url,
+      "GET",
+      "/api/v1/openapi.json",
+    );
     assert.equal(doc.status, 200);
     assert.ok(doc.body.paths["/api/v1/jobs"]);
     assert.ok(doc.body.paths["/api/v1/jobs/{id}/attempts"]);
@@ -146,9 +179,11 @@ describe("bosun start --concurrency 5", () => {
       const ids = res.body.jobs.map((j) => j.id);
       await waitUntil(
         async () => {
-          const running = (await api<{ items: Job[] }>(bosun.url, "GET", "/api/v1/jobs?status=running")).body.items.length;
+          const running = (await api<{ items: Job[] }>(bosun.url, "GET", "/api/v1/jobs?status=running")).body
+            .items.length;
           peak = Math.max(peak, running);
-          const done = (await api<{ items: Job[] }>(bosun.url, "GET", "/api/v1/jobs?status=completed")).body.items.length;
+          const done = (await api<{ items: Job[] }>(bosun.url, "GET", "/api/v1/jobs?status=completed")).body
+            .items.length;
           return done === 7;
         },
         { timeoutMs: 15_000, intervalMs: 25 },
@@ -168,7 +203,10 @@ describe("stopping bosun start", () => {
     const args = ["start", "--port", "0", "--data", dir.path, "--concurrency", "2"];
     const bosun = await startBosun(args);
     const job = await submit(bosun.url, { type: "shell", payload: { command: "sleep 1; echo finished" } });
-    await waitUntil(async () => (await api<{ job: Job }>(bosun.url, "GET", `/api/v1/jobs/${job.id}`)).body.job.status === "running");
+    await waitUntil(
+      async () =>
+        (await api<{ job: Job }>(bosun.url, "GET", `/api/v1/jobs/${job.id}`)).body.job.status === "running",
+    );
     const code = await bosun.kill("SIGTERM");
     assert.equal(code, 0);
     const again = await startBosun(args);
@@ -177,7 +215,8 @@ describe("stopping bosun start", () => {
       assert.equal(j.status, "completed");
       assert.match(j.result.stdout, /finished/);
       assert.equal(j.attempts, 1);
-      const running = (await api<{ items: Job[] }>(again.url, "GET", "/api/v1/jobs?status=running")).body.items;
+      const running = (await api<{ items: Job[] }>(again.url, "GET", "/api/v1/jobs?status=running")).body
+        .items;
       assert.equal(running.length, 0);
     } finally {
       await again.kill();
@@ -190,10 +229,16 @@ describe("stopping bosun start", () => {
     const args = ["start", "--port", "0", "--data", dir.path, "--concurrency", "4"];
     const first = await startBosun(args);
     const res = await api<{ jobs: Job[] }>(first.url, "POST", "/api/v1/jobs/batch", {
-      jobs: Array.from({ length: 12 }, (_, i) => ({ type: "shell", payload: { command: `sleep 0.5; echo job-${i}` } })),
+      jobs: Array.from({ length: 12 }, (_, i) => ({
+        type: "shell",
+        payload: { command: `sleep 0.5; echo job-${i}` },
+      })),
     });
     assert.equal(res.status, 201);
-    await waitUntil(async () => (await api<{ items: Job[] }>(first.url, "GET", "/api/v1/jobs?status=running")).body.items.length > 0);
+    await waitUntil(
+      async () =>
+        (await api<{ items: Job[] }>(first.url, "GET", "/api/v1/jobs?status=running")).body.items.length > 0,
+    );
     assert.equal(await first.kill("SIGKILL"), "SIGKILL");
     const second = await startBosun(args);
     try {
@@ -202,7 +247,9 @@ describe("stopping bosun start", () => {
         assert.equal(done.status, "completed", `job ${i}: ${JSON.stringify(done.error)}`);
         assert.match(done.result.stdout, new RegExp(`job-${i}`));
       }
-      const running = (await api<{ items: Job[] }>(second.url, "GET", "/api/v1/jobs?status=running,queued,scheduled")).body.items;
+      const running = (
+        await api<{ items: Job[] }>(second.url, "GET", "/api/v1/jobs?status=running,queued,scheduled")
+      ).body.items;
       assert.equal(running.length, 0);
     } finally {
       await second.kill();

@@ -19,16 +19,24 @@ export interface BosunProcess {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-export async function startBosun(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<BosunProcess> {
+export async function startBosun(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<BosunProcess> {
   const proc = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, BOSUN_LOG_LEVEL: "info", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
-  const exited = new Promise<number | string>((resolve) => proc.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on("exit", (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bosun did not start:\n${lines.join("\n")}`)), opts.timeoutMs ?? 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`bosun did not start:\n${lines.join("\n")}`)),
+      opts.timeoutMs ?? 20_000,
+    );
     const onLine = (line: string) => {
       lines.push(line);
       if (process.env.BOSUN_TEST_VERBOSE) console.error(line);

@@ -17,7 +17,16 @@ export async function waitUntil<T>(
 }
 
 /** A fresh temporary folder, removed by the returned function. */
-export async function tempDir(prefix = "bosun-test-"): Promise<{ path: string; remove: () => Promise<void> }> {
+export async function tempDir(
+  prefix = "bosun-test-",
+): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** How many items fall under each key. */
+export function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
+  return out;
 }

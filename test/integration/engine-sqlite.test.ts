@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { Bosun, UnrecoverableError } from "../../src/index.ts";
 import type { Job } from "../../src/core/job.ts";
+import { Bosun, UnrecoverableError } from "../../src/index.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -47,13 +47,20 @@ describe("engine on SQLite", () => {
       throw new Error("always");
     });
     await bosun.start({ concurrency: 1 });
-    const job = await bosun.enqueue({ type: "flaky", maxAttempts: 3, backoff: { type: "exponential", delayMs: 100 } });
+    const job = await bosun.enqueue({
+      type: "flaky",
+      maxAttempts: 3,
+      backoff: { type: "exponential", delayMs: 100 },
+    });
     const done = await settled(job.id);
     assert.equal(done.status, "failed");
     assert.equal(done.attempts, 3);
     assert.equal(done.error?.code, "HANDLER_ERROR");
     const attempts = await bosun.runtime.store.listAttempts(job.id);
-    assert.deepEqual(attempts.map((a) => a.status), ["failed", "failed", "failed"]);
+    assert.deepEqual(
+      attempts.map((a) => a.status),
+      ["failed", "failed", "failed"],
+    );
     const gap1 = attempts[1]!.startedAt - attempts[0]!.finishedAt;
     const gap2 = attempts[2]!.startedAt - attempts[1]!.finishedAt;
     assert.ok(gap1 >= 100, `first gap ${gap1}`);
@@ -81,7 +88,12 @@ describe("engine on SQLite", () => {
     const first = await bosun.enqueue({ type: "gate" });
     await waitUntil(async () => (await bosun.getJob(first.id)).status === "running");
     const jobs: Job[] = [];
-    for (const [name, priority] of [["low1", 0], ["low2", 0], ["high", 10], ["mid", 5]] as const)
+    for (const [name, priority] of [
+      ["low1", 0],
+      ["low2", 0],
+      ["high", 10],
+      ["mid", 5],
+    ] as const)
       jobs.push(await bosun.enqueue({ type: "record", payload: { name }, priority }));
     release();
     for (const j of jobs) await settled(j.id);
@@ -123,13 +135,15 @@ describe("engine on SQLite", () => {
 
   it("cancels a running job: the handler is aborted and the status stays cancelled", async () => {
     let aborted = false;
-    bosun.define("wait", (_job, ctx) =>
-      new Promise((_resolve, reject) =>
-        ctx.signal.addEventListener("abort", () => {
-          aborted = true;
-          reject(ctx.signal.reason);
-        }),
-      ),
+    bosun.define(
+      "wait",
+      (_job, ctx) =>
+        new Promise((_resolve, reject) =>
+          ctx.signal.addEventListener("abort", () => {
+            aborted = true;
+            reject(ctx.signal.reason);
+          }),
+        ),
     );
     await bosun.start({ concurrency: 1 });
     const job = await bosun.enqueue({ type: "wait" });
@@ -151,7 +165,10 @@ describe("engine on SQLite", () => {
   });
 
   it("rejects unknown types and invalid payloads before storing anything", async () => {
-    await assert.rejects(bosun.enqueue({ type: "nope" }), (e: Error & { code?: string }) => e.code === "UNKNOWN_JOB_TYPE");
+    await assert.rejects(
+      bosun.enqueue({ type: "nope" }),
+      (e: Error & { code?: string }) => e.code === "UNKNOWN_JOB_TYPE",
+    );
     await assert.rejects(
       bosun.enqueue({ type: "sleep", payload: { durationMs: -5 } }),
       (e: Error & { code?: string }) => e.code === "VALIDATION_FAILED",
@@ -174,7 +191,14 @@ describe("engine on SQLite", () => {
     bosun.define("noop", async () => "done");
     const job = await bosun.enqueue({ type: "noop", backoff: { type: "fixed", delayMs: 0 } });
     const [claim] = await bosun.runtime.engine.poll({
-      workerId: "ghost", slots: 1, running: 0, capacity: 1, labels: {}, queues: null, types: null, waitMs: 0,
+      workerId: "ghost",
+      slots: 1,
+      running: 0,
+      capacity: 1,
+      labels: {},
+      queues: null,
+      types: null,
+      waitMs: 0,
     });
     assert.equal(claim?.id, job.id);
     await bosun.start({ concurrency: 1 });

@@ -4,34 +4,57 @@ import { decideAfterFailure, retryDelay } from "../../src/core/backoff.ts";
 import { Batcher } from "../../src/core/batcher.ts";
 import { ERRORS } from "../../src/core/errors.ts";
 import { placeJobs, type WaitingWorker } from "../../src/core/placement.ts";
+import { countBy } from "../helpers/wait.ts";
 
 describe("retryDelay", () => {
   it("grows exponentially from delayMs and stops at maxDelayMs", () => {
     const b = { type: "exponential" as const, delayMs: 1000, maxDelayMs: 5000 };
-    assert.deepEqual([1, 2, 3, 4, 5].map((a) => retryDelay(b, a)), [1000, 2000, 4000, 5000, 5000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((a) => retryDelay(b, a)),
+      [1000, 2000, 4000, 5000, 5000],
+    );
   });
   it("is constant for fixed backoff", () => {
-    assert.deepEqual([1, 2, 3].map((a) => retryDelay({ type: "fixed", delayMs: 250 }, a)), [250, 250, 250]);
+    assert.deepEqual(
+      [1, 2, 3].map((a) => retryDelay({ type: "fixed", delayMs: 250 }, a)),
+      [250, 250, 250],
+    );
   });
   it("spreads jitter below the nominal delay", () => {
     const b = { type: "fixed" as const, delayMs: 1000, jitter: 0.5 };
-    assert.equal(retryDelay(b, 1, () => 0), 1000);
-    assert.equal(retryDelay(b, 1, () => 1), 500);
+    assert.equal(
+      retryDelay(b, 1, () => 0),
+      1000,
+    );
+    assert.equal(
+      retryDelay(b, 1, () => 1),
+      500,
+    );
   });
 });
 
 describe("decideAfterFailure", () => {
   const backoff = { type: "exponential" as const, delayMs: 100 };
   it("schedules another attempt while attempts remain", () => {
-    assert.deepEqual(decideAfterFailure({ attempts: 1, maxAttempts: 3, backoff }, true, 1000), { status: "scheduled", runAt: 1100 });
-    assert.deepEqual(decideAfterFailure({ attempts: 2, maxAttempts: 3, backoff }, true, 1000), { status: "scheduled", runAt: 1200 });
+    assert.deepEqual(decideAfterFailure({ attempts: 1, maxAttempts: 3, backoff }, true, 1000), {
+      status: "scheduled",
+      runAt: 1100,
+    });
+    assert.deepEqual(decideAfterFailure({ attempts: 2, maxAttempts: 3, backoff }, true, 1000), {
+      status: "scheduled",
+      runAt: 1200,
+    });
   });
   it("fails after the last attempt, or at once when not retryable", () => {
     assert.equal(decideAfterFailure({ attempts: 3, maxAttempts: 3, backoff }, true, 0).status, "failed");
     assert.equal(decideAfterFailure({ attempts: 1, maxAttempts: 3, backoff }, false, 0).status, "failed");
   });
   it("queues at once with a zero delay", () => {
-    assert.equal(decideAfterFailure({ attempts: 1, maxAttempts: 3, backoff: { type: "fixed", delayMs: 0 } }, true, 0).status, "queued");
+    assert.equal(
+      decideAfterFailure({ attempts: 1, maxAttempts: 3, backoff: { type: "fixed", delayMs: 0 } }, true, 0)
+        .status,
+      "queued",
+    );
   });
 });
 
@@ -47,17 +70,32 @@ describe("error registry", () => {
 
 describe("placeJobs", () => {
   const worker = (id: string, o: Partial<WaitingWorker> = {}): WaitingWorker => ({
-    workerId: id, slots: 4, running: 0, capacity: 4, labels: {}, queues: null, types: null, ...o,
+    workerId: id,
+    slots: 4,
+    running: 0,
+    capacity: 4,
+    labels: {},
+    queues: null,
+    types: null,
+    ...o,
   });
-  const job = (id: string, constraints: Record<string, string> = {}) => ({ id, queue: "default", type: "t", constraints });
+  const job = (id: string, constraints: Record<string, string> = {}) => ({
+    id,
+    queue: "default",
+    type: "t",
+    constraints,
+  });
 
   it("spreads jobs over equally loaded workers", () => {
     const placed = placeJobs([job("1"), job("2"), job("3"), job("4")], [worker("a"), worker("b")]);
-    const counts = [...placed.values()].reduce<Record<string, number>>((m, w) => ((m[w] = (m[w] ?? 0) + 1), m), {});
+    const counts = countBy([...placed.values()], (w) => w);
     assert.deepEqual(counts, { a: 2, b: 2 });
   });
   it("prefers the least loaded worker", () => {
-    const placed = placeJobs([job("1"), job("2")], [worker("busy", { running: 3, slots: 1 }), worker("idle")]);
+    const placed = placeJobs(
+      [job("1"), job("2")],
+      [worker("busy", { running: 3, slots: 1 }), worker("idle")],
+    );
     assert.deepEqual([...placed.values()], ["idle", "idle"]);
   });
   it("honours constraints, queues and types, and never exceeds slots", () => {
@@ -76,7 +114,12 @@ describe("placeJobs", () => {
 describe("Batcher", () => {
   it("coalesces calls made in the same tick into one flush", async () => {
     const flushes: number[][] = [];
-    const b = new Batcher<number, number>({ flush: async (items) => (flushes.push(items), items.map((i) => i * 2)) });
+    const b = new Batcher<number, number>({
+      flush: async (items) => {
+        flushes.push(items);
+        return items.map((i) => i * 2);
+      },
+    });
     const results = await Promise.all([1, 2, 3].map((i) => b.add(i)));
     assert.deepEqual(results, [2, 4, 6]);
     assert.deepEqual(flushes, [[1, 2, 3]]);

@@ -1,9 +1,9 @@
 /** GET /api/v1/cluster: which node answered, who leads, and every node the database knows. */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { LEADER_LEASE } from "../../cluster/leadership.ts";
 import { NODE_LOST_AFTER_MS } from "../../cluster/node-registry.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
-import { LEADER_LEASE } from "../../cluster/leadership.ts";
 
 export const clusterRoutes =
   (runtime: Runtime): FastifyPluginAsyncTypebox =>

@@ -1,12 +1,12 @@
 /** /api/v1/jobs: create (one or a batch), read, list, attempts, cancel, retry. */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { BosunError } from "../../core/errors.ts";
+import { JOB_STATUSES, type JobStatus } from "../../core/job.ts";
 import { JobInputSchema } from "../../engine/job-input.ts";
 import type { ApiContext } from "../context.ts";
 import { AttemptView, errors, IdParams, JobStatusSchema, JobView } from "../schemas.ts";
 import { attemptView, jobView } from "../views.ts";
-import { JOB_STATUSES, type JobStatus } from "../../core/job.ts";
-import { BosunError } from "../../core/errors.ts";
 
 const MAX_BATCH = 1000;
 const JobBody = Type.Object({ job: Type.Ref("Job") });

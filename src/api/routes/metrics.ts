@@ -4,7 +4,7 @@
  * minute, and worker utilisation.
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { Type } from "typebox";
 import type { ApiContext } from "../context.ts";
 

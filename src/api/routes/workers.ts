@@ -26,7 +26,7 @@ const WorkerOut = Type.Object({
   capacity: Type.Integer(),
   running: Type.Integer(),
   types: Type.Array(Type.String()),
-  queues: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  queues: Type.Union([Type.Null(), Type.Array(Type.String())]),
   version: Type.Union([Type.String(), Type.Null()]),
   status: Type.Union([Type.Literal("active"), Type.Literal("draining"), Type.Literal("lost")]),
   registeredAt: Type.String({ format: "date-time" }),
@@ -39,7 +39,7 @@ const ClaimOut = Type.Object({
   type: Type.String(),
   queue: Type.String(),
   payload: Type.Unknown(),
-  timeoutMs: Type.Union([Type.Integer(), Type.Null()]),
+  timeoutMs: Type.Union([Type.Null(), Type.Integer()]),
   maxAttempts: Type.Integer(),
   leaseExpiresAt: Type.String({ format: "date-time" }),
 });
@@ -90,13 +90,15 @@ export const workerRoutes =
           tags: ["workers"],
           summary: "Give this worker no new jobs; its running jobs finish",
           params: WorkerId,
-          body: Type.Optional(Type.Object({ draining: Type.Optional(Type.Boolean({ default: true })) })),
+          description: 'An optional body `{"draining": false}` undoes a drain.',
           response: { 200: Type.Object({ worker: WorkerOut }), ...errors(404) },
         },
       },
-      async (request) => ({
-        worker: workerView(await workers.drain(request.params.id, request.body?.draining ?? true)),
-      }),
+      async (request) => {
+        const body = request.body as unknown as { draining?: unknown } | undefined;
+        const draining = body?.draining === undefined ? true : body.draining === true;
+        return { worker: workerView(await workers.drain(request.params.id, draining)) };
+      },
     );
 
     app.post(
@@ -111,7 +113,7 @@ export const workerRoutes =
               labels: Type.Optional(Labels),
               capacity: Type.Integer({ minimum: 1, maximum: 10_000 }),
               types: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 1000 }),
-              queues: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])),
+              queues: Type.Optional(Type.Union([Type.Null(), Type.Array(Type.String())])),
               running: Type.Optional(Type.Integer({ minimum: 0 })),
               version: Type.Optional(Type.String({ maxLength: 100 })),
             },
@@ -249,8 +251,8 @@ export const workerRoutes =
                   Type.Object({
                     ...Lease,
                     result: Type.Optional(Type.Unknown()),
-                    exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-                    httpStatus: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+                    exitCode: Type.Optional(Type.Union([Type.Null(), Type.Integer()])),
+                    httpStatus: Type.Optional(Type.Union([Type.Null(), Type.Integer()])),
                   }),
                 ),
               ),
@@ -260,8 +262,8 @@ export const workerRoutes =
                     ...Lease,
                     error: JobErrorIn,
                     retryable: Type.Optional(Type.Boolean({ default: true })),
-                    exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-                    httpStatus: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+                    exitCode: Type.Optional(Type.Union([Type.Null(), Type.Integer()])),
+                    httpStatus: Type.Optional(Type.Union([Type.Null(), Type.Integer()])),
                   }),
                 ),
               ),

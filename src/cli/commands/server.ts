@@ -1,8 +1,9 @@
 /** `bosun server`: a cluster node (API + scheduler), usually on PostgreSQL; flags as in start.ts. */
 import type { Command } from "commander";
+import type { CliContext } from "../context.ts";
 import { runServerCommand, serverOptions } from "./start.ts";
 
-export function register(program: Command): void {
+export function register(program: Command, ctx: CliContext): void {
   serverOptions(
     program
       .command("server")
@@ -10,6 +11,6 @@ export function register(program: Command): void {
         "run a server node: API + scheduler, local workers only with --concurrency N (PostgreSQL via --db)",
       ),
   ).action(async (flags) => {
-    process.exitCode = await runServerCommand(flags, "server");
+    ctx.exitCode = await runServerCommand(flags, "server");
   });
 }

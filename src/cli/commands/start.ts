@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../config/config.ts";
 import { BosunServer } from "../../runtime/server.ts";
+import type { CliContext } from "../context.ts";
 
 interface StartFlags {
   port?: string;
@@ -89,12 +90,12 @@ export function serverOptions(cmd: Command): Command {
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent");
 }
 
-export function register(program: Command): void {
+export function register(program: Command, ctx: CliContext): void {
   serverOptions(
     program
       .command("start")
       .description("run Bosun in one process: API, scheduler and local workers (SQLite by default)"),
   ).action(async (flags: StartFlags) => {
-    process.exitCode = await runServerCommand(flags, "start");
+    ctx.exitCode = await runServerCommand(flags, "start");
   });
 }

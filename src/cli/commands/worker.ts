@@ -15,6 +15,7 @@ import { builtinExecutors } from "../../executors/registry.ts";
 import { VERSION } from "../../runtime/version.ts";
 import { HttpTransport } from "../../worker/http-transport.ts";
 import { WorkerLoop } from "../../worker/worker-loop.ts";
+import type { CliContext } from "../context.ts";
 import { parseLabels } from "./start.ts";
 
 interface WorkerFlags {
@@ -47,12 +48,18 @@ export async function loadHandlers(path: string | undefined): Promise<HandlerReg
 export async function runWorker(flags: WorkerFlags, globalServer: string): Promise<number> {
   const logger = pino({ level: flags.logLevel });
   const concurrency = Number(flags.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error("--concurrency must be a positive integer");
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error("--concurrency must be a positive integer");
   const handlers = await loadHandlers(flags.handlers);
   const executors = new Map<string, Executor>();
   for (const e of [...builtinExecutors({}), ...handlers.executors()]) executors.set(e.type, e);
   const workerId = flags.id ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
-  const transport = new HttpTransport({ server: flags.server ?? globalServer, token: flags.token, logger, version: VERSION });
+  const transport = new HttpTransport({
+    server: flags.server ?? globalServer,
+    token: flags.token,
+    logger,
+    version: VERSION,
+  });
   const loop = new WorkerLoop({
     identity: {
       workerId,
@@ -66,7 +73,10 @@ export async function runWorker(flags: WorkerFlags, globalServer: string): Promi
     logger,
     workRoot: flags.workDir ?? join(tmpdir(), "bosun-worker", workerId),
   });
-  logger.info({ workerId, server: flags.server ?? globalServer, concurrency, types: [...executors.keys()] }, "worker starting");
+  logger.info(
+    { workerId, server: flags.server ?? globalServer, concurrency, types: [...executors.keys()] },
+    "worker starting",
+  );
   await loop.start();
   logger.info({ workerId }, "worker is up");
   return new Promise<number>((resolveExit) => {
@@ -90,7 +100,7 @@ export async function runWorker(flags: WorkerFlags, globalServer: string): Promi
   });
 }
 
-export function register(program: Command): void {
+export function register(program: Command, ctx: CliContext): void {
   program
     .command("worker")
     .description("run a worker node that pulls jobs from a Bosun server over HTTP")
@@ -105,6 +115,9 @@ export function register(program: Command): void {
     .option("--log-level <level>", "log level", "info")
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals() as { server?: string };
-      process.exitCode = await runWorker(flags, globals.server ?? process.env.BOSUN_URL ?? "http://127.0.0.1:8080");
+      ctx.exitCode = await runWorker(
+        flags,
+        globals.server ?? process.env.BOSUN_URL ?? "http://127.0.0.1:8080",
+      );
     });
 }

@@ -1,6 +1,9 @@
 /**
  * The embedded backend: one SQLite file, one writer (this process), every batch in one transaction.
- * Statements are prepared once. Status literals are inlined in SQL so the partial indexes apply.
+ * Statements are prepared once. Status literals are inlined in SQL so the partial indexes apply, and the
+ * hot statements name their index (INDEXED BY): without statistics the planner preferred
+ * jobs_status_seq plus a sort of every queued job, which made a claim O(queued) — 5k jobs/s instead of
+ * tens of thousands.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { decideAfterFailure } from "../../core/backoff.ts";
@@ -117,29 +120,39 @@ export class SqliteStore implements Store {
     return transaction(this.#db, () => {
       this.#s.promote.run(req.now, req.now);
       const rows = this.#s.candidates.all(queues, queues, types, types, total + CLAIM_LOOKAHEAD);
-      const candidates: PlaceableJob[] = rows.map((r) => ({
-        id: r.id as string,
-        queue: r.queue as string,
-        type: r.type as string,
-        constraints: r.constraints == null ? {} : JSON.parse(r.constraints as string),
-      }));
-      const placed = placeJobs(candidates, req.workers);
-      const leaseUntil = req.now + req.leaseMs;
-      const claims: Claim[] = [];
-      for (const [id, workerId] of placed) {
-        const r = this.#s.claimOne.get(workerId, req.now, leaseUntil, req.now, id);
-        if (!r) continue;
-        claims.push({
-          id,
-          attempt: Number(r.attempts),
-          workerId,
+      const seqOf = new Map<string, number>();
+      const candidates: PlaceableJob[] = rows.map((r) => {
+        seqOf.set(r.id as string, Number(r.seq));
+        return {
+          id: r.id as string,
           queue: r.queue as string,
           type: r.type as string,
-          payload: JSON.parse(r.payload as string),
-          timeoutMs: r.timeout_ms == null ? null : Number(r.timeout_ms),
-          maxAttempts: Number(r.max_attempts),
-          leaseExpiresAt: leaseUntil,
-        });
+          constraints: r.constraints == null ? {} : JSON.parse(r.constraints as string),
+        };
+      });
+      const byWorker = new Map<string, number[]>();
+      for (const [id, workerId] of placeJobs(candidates, req.workers)) {
+        const list = byWorker.get(workerId);
+        if (list) list.push(seqOf.get(id)!);
+        else byWorker.set(workerId, [seqOf.get(id)!]);
+      }
+      const leaseUntil = req.now + req.leaseMs;
+      const claims: Claim[] = [];
+      // One set-based UPDATE per worker: a third cheaper per job than one statement per row.
+      for (const [workerId, seqs] of byWorker) {
+        for (const r of this.#s.claimMany.all(workerId, req.now, leaseUntil, req.now, JSON.stringify(seqs))) {
+          claims.push({
+            id: r.id as string,
+            attempt: Number(r.attempts),
+            workerId,
+            queue: r.queue as string,
+            type: r.type as string,
+            payload: JSON.parse(r.payload as string),
+            timeoutMs: r.timeout_ms == null ? null : Number(r.timeout_ms),
+            maxAttempts: Number(r.max_attempts),
+            leaseExpiresAt: leaseUntil,
+          });
+        }
       }
       return claims;
     });
@@ -350,8 +363,8 @@ export class SqliteStore implements Store {
       const status = r.status as keyof JobCounts["byStatus"];
       const n = Number(r.n);
       out.byStatus[status] = (out.byStatus[status] ?? 0) + n;
-      const q = (out.byQueue[r.queue as string] ??= {});
-      q[status] = n;
+      const queue = r.queue as string;
+      out.byQueue[queue] = { ...out.byQueue[queue], [status]: n };
     }
     return out;
   }
@@ -387,18 +400,18 @@ function prepare(db: DatabaseSync) {
     byId: p("SELECT * FROM jobs WHERE id = ?"),
     byIds: p("SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))"),
     promote: p(
-      "UPDATE jobs SET status = 'queued', updated_at = ? WHERE status = 'scheduled' AND run_at <= ?",
+      "UPDATE jobs INDEXED BY jobs_due SET status = 'queued', updated_at = ? WHERE status = 'scheduled' AND run_at <= ?",
     ),
-    nextRunAt: p("SELECT MIN(run_at) AS run_at FROM jobs WHERE status = 'scheduled'"),
-    candidates: p(`SELECT id, queue, type, constraints FROM jobs
+    nextRunAt: p("SELECT MIN(run_at) AS run_at FROM jobs INDEXED BY jobs_due WHERE status = 'scheduled'"),
+    candidates: p(`SELECT seq, id, queue, type, constraints FROM jobs INDEXED BY jobs_ready
       WHERE status = 'queued'
         AND (? IS NULL OR queue IN (SELECT value FROM json_each(?)))
         AND (? IS NULL OR type IN (SELECT value FROM json_each(?)))
       ORDER BY priority DESC, seq LIMIT ?`),
-    claimOne: p(`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, started_at = ?,
+    claimMany: p(`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, started_at = ?,
         lease_expires_at = ?, updated_at = ?, progress = NULL
-      WHERE id = ? AND status = 'queued'
-      RETURNING attempts, queue, type, payload, timeout_ms, max_attempts`),
+      WHERE seq IN (SELECT value FROM json_each(?)) AND status = 'queued'
+      RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts`),
     completeOne: p(`UPDATE jobs SET status = 'completed', result = ?, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL, error = NULL
       WHERE id = ? AND status = 'running' AND attempts = ? AND worker_id = ?
@@ -417,13 +430,13 @@ function prepare(db: DatabaseSync) {
       WHERE id = ? AND status = 'running' AND attempts = ? AND worker_id = ?
       RETURNING ${JOB_STATE_COLUMNS}`),
     renewLeases: p(
-      "UPDATE jobs SET lease_expires_at = ?, updated_at = ? WHERE worker_id = ? AND status = 'running'",
+      "UPDATE jobs INDEXED BY jobs_worker SET lease_expires_at = ?, updated_at = ? WHERE worker_id = ? AND status = 'running'",
     ),
-    heldBy: p("SELECT id FROM jobs WHERE worker_id = ? AND status = 'running'"),
+    heldBy: p("SELECT id FROM jobs INDEXED BY jobs_worker WHERE worker_id = ? AND status = 'running'"),
     expired: p(
-      "SELECT id, attempts, worker_id FROM jobs WHERE status = 'running' AND lease_expires_at < ? LIMIT ?",
+      "SELECT id, attempts, worker_id FROM jobs INDEXED BY jobs_lease WHERE status = 'running' AND lease_expires_at < ? LIMIT ?",
     ),
-    runningOfWorkers: p(`SELECT id, attempts, worker_id FROM jobs
+    runningOfWorkers: p(`SELECT id, attempts, worker_id FROM jobs INDEXED BY jobs_worker
       WHERE status = 'running' AND worker_id IN (SELECT value FROM json_each(?))`),
     setProgress: p(
       "UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND attempts = ? AND status = 'running'",

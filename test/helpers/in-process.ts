@@ -1,0 +1,82 @@
+/** In-process servers and HTTP workers for integration tests: real sockets, real SQLite or PostgreSQL. */
+import { pino } from "pino";
+import { type Config, loadConfig } from "../../src/config/config.ts";
+import type { Executor } from "../../src/executors/executor.ts";
+import { type Handler, HandlerRegistry } from "../../src/executors/handler.ts";
+import { builtinExecutors } from "../../src/executors/registry.ts";
+import { BosunServer } from "../../src/runtime/server.ts";
+import { HttpTransport } from "../../src/worker/http-transport.ts";
+import { WorkerLoop } from "../../src/worker/worker-loop.ts";
+import { tempDir } from "./wait.ts";
+
+export const quietLogger = () => pino({ level: process.env.BOSUN_TEST_VERBOSE ? "debug" : "silent" });
+
+export async function startServer(flags: Partial<Record<keyof Config, unknown>> = {}) {
+  const dir = await tempDir();
+  const config = loadConfig({
+    env: {},
+    flags: { port: 0, dataDir: dir.path, concurrency: 0, logLevel: "silent", ...flags },
+  });
+  const server = await BosunServer.start({ config, logger: quietLogger() });
+  return {
+    server,
+    url: server.url,
+    dir,
+    async stop(graceMs = 0) {
+      await server.stop(graceMs);
+      await dir.remove();
+    },
+  };
+}
+
+export interface TestWorker {
+  id: string;
+  loop: WorkerLoop;
+  transport: HttpTransport;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startWorker(opts: {
+  server: string;
+  id: string;
+  capacity: number;
+  labels?: Record<string, string>;
+  handlers?: Record<string, Handler>;
+  pollWaitMs?: number;
+  /** Resolve before the worker managed to register (for workers started before their server). */
+  noWait?: boolean;
+}): Promise<TestWorker> {
+  const registry = new HandlerRegistry();
+  for (const [type, fn] of Object.entries(opts.handlers ?? {})) registry.define(type, fn);
+  const executors = new Map<string, Executor>();
+  for (const e of [...builtinExecutors({}), ...registry.executors()]) executors.set(e.type, e);
+  const dir = await tempDir("bosun-worker-");
+  const transport = new HttpTransport({ server: opts.server, logger: quietLogger() });
+  const loop = new WorkerLoop({
+    identity: {
+      workerId: opts.id,
+      labels: opts.labels ?? {},
+      capacity: opts.capacity,
+      types: [...executors.keys()],
+      queues: null,
+    },
+    transport,
+    executors,
+    logger: quietLogger(),
+    workRoot: dir.path,
+    pollWaitMs: opts.pollWaitMs ?? 5000,
+  });
+  const started = loop.start();
+  if (!opts.noWait) await started;
+  return {
+    id: opts.id,
+    loop,
+    transport,
+    async stop(graceMs = 0) {
+      await started;
+      await loop.stop(graceMs);
+      await transport.close();
+      await dir.remove();
+    },
+  };
+}
