@@ -18,7 +18,5 @@ if ! _bosun_node_ok; then
     rm -rf "$_tmp"
   fi
   export PATH="$_bosun_dir/bin:$PATH"
-  # Native addons (none today) would build against these headers, not the system Node's.
-  export npm_config_nodedir="$_bosun_dir"
 fi
 unset -f _bosun_node_ok
