@@ -73,7 +73,8 @@ export class Leadership {
   async tick(): Promise<void> {
     const { cluster, nodeId, clock, lock } = this.#o;
     try {
-      if (lock && !this.#holdsLock) this.#holdsLock = await lock.tryLock();
+      // Asked every tick: a reconnect of the lock's session silently loses the lock.
+      if (lock) this.#holdsLock = await lock.tryLock();
       const mayLead = lock ? this.#holdsLock : true;
       const state = mayLead
         ? await cluster.acquireLease(LEADER_LEASE, nodeId, this.#ttlMs, clock.now(), lock !== undefined)
@@ -94,7 +95,7 @@ export class Leadership {
     const wasLeader = this.#isLeader;
     this.#set(false);
     if (wasLeader) await this.#o.cluster.releaseLease(LEADER_LEASE, this.#o.nodeId).catch(() => undefined);
-    if (this.#holdsLock) await this.#o.lock?.unlock().catch(() => undefined);
+    await this.#o.lock?.unlock().catch(() => undefined);
     this.#holdsLock = false;
   }
 

@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { type EventBus, LocalEventBus } from "../cluster/event-bus.ts";
 import type { LeaderLock } from "../cluster/leadership.ts";
 import type { Config } from "../config/config.ts";
-import { BosunError } from "../core/errors.ts";
 import type { ClusterStore } from "../store/cluster-store.ts";
 import { SqliteClusterStore } from "../store/sqlite/sqlite-cluster.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
@@ -17,12 +16,22 @@ export interface OpenedStore {
   leaderLock?: LeaderLock;
 }
 
-export async function openStore(config: Config, _nodeId: string): Promise<OpenedStore> {
-  if (config.db && /^postgres(ql)?:\/\//.test(config.db))
-    throw new BosunError(
-      "NOT_READY",
-      "The PostgreSQL backend is not part of this build yet; use SQLite (omit --db)",
-    );
+export async function openStore(config: Config, nodeId: string): Promise<OpenedStore> {
+  if (config.db && /^postgres(ql)?:\/\//.test(config.db)) {
+    const { PostgresStore } = await import("../store/postgres/postgres-store.ts");
+    const { PgClusterStore, PgLeaderLock } = await import("../store/postgres/pg-cluster.ts");
+    const { PgEventBus } = await import("../cluster/pg-event-bus.ts");
+    const store = new PostgresStore({ url: config.db, schema: config.dbSchema, poolSize: config.dbPoolSize });
+    await store.migrate();
+    const bus = new PgEventBus({ url: config.db, schema: config.dbSchema, nodeId });
+    await bus.start();
+    return {
+      store,
+      bus,
+      cluster: new PgClusterStore(store),
+      leaderLock: new PgLeaderLock({ url: config.db, schema: config.dbSchema }),
+    };
+  }
   if (config.db) throw new Error(`Unsupported database URL (use postgres://…): ${config.db}`);
   const store = new SqliteStore({ file: join(config.dataDir, "bosun.db"), durability: config.durability });
   return { store, bus: new LocalEventBus(), cluster: new SqliteClusterStore(store.db) };

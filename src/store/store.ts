@@ -95,7 +95,10 @@ export interface Store {
   promoteDue(now: number): Promise<number>;
   /** The earliest runAt of a scheduled job, or null. */
   nextRunAt(): Promise<number | null>;
-  /** Leases ready jobs to waiting workers (placement by core/placement.ts). */
+  /**
+   * Leases `queued` jobs to waiting workers (placement by core/placement.ts). Scheduled jobs become
+   * claimable only through promoteDue, which the dispatcher runs at their runAt.
+   */
   claim(request: ClaimRequest): Promise<Claim[]>;
   complete(items: CompleteInput[], now: number): Promise<FinishOutcome[]>;
   fail(items: FailInput[], now: number): Promise<FinishOutcome[]>;

@@ -118,7 +118,6 @@ export class SqliteStore implements Store {
     const queues = anyQueue ? null : JSON.stringify([...new Set(req.workers.flatMap((w) => w.queues ?? []))]);
     const types = anyType ? null : JSON.stringify([...new Set(req.workers.flatMap((w) => w.types ?? []))]);
     return transaction(this.#db, () => {
-      this.#s.promote.run(req.now, req.now);
       const rows = this.#s.candidates.all(queues, queues, types, types, total + CLAIM_LOOKAHEAD);
       const seqOf = new Map<string, number>();
       const candidates: PlaceableJob[] = rows.map((r) => {

@@ -1,0 +1,59 @@
+/**
+ * Connections and migrations for the PostgreSQL backend. Every connection sets search_path to Bosun's
+ * schema, so SQL names tables plainly. Migrations run in one transaction under an advisory lock: several
+ * nodes starting at once apply each migration exactly once, and the others wait, then see it applied.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+
+export type Sql = postgres.Sql;
+
+const MIGRATIONS_DIR = join(import.meta.dirname, "migrations");
+
+export interface ConnectOptions {
+  url: string;
+  schema: string;
+  max: number;
+}
+
+export function assertSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`Invalid PostgreSQL schema name "${schema}"`);
+  return schema;
+}
+
+export function connect(opts: ConnectOptions): Sql {
+  return postgres(opts.url, {
+    max: opts.max,
+    onnotice: () => undefined,
+    connection: { search_path: assertSchemaName(opts.schema), application_name: "bosun" },
+    // bigint columns hold epoch milliseconds: well inside Number's exact range.
+    types: {
+      bigint: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
+    },
+  });
+}
+
+export async function migrate(sql: Sql, schema: string): Promise<number[]> {
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .sort();
+  return sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtext(${`bosun:migrate:${schema}`}))`;
+    await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${assertSchemaName(schema)}`);
+    await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
+    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`;
+    const applied = new Set((await tx`SELECT version FROM schema_migrations`).map((r) => Number(r.version)));
+    const done: number[] = [];
+    for (const file of files) {
+      const [, v, name] = /^(\d+)_(.+)\.sql$/.exec(file)!;
+      const version = Number(v);
+      if (applied.has(version)) continue;
+      await tx.unsafe(readFileSync(join(MIGRATIONS_DIR, file), "utf8"));
+      await tx`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${version}, ${name!}, ${Date.now()})`;
+      done.push(version);
+    }
+    return done;
+  });
+}

@@ -1,0 +1,441 @@
+/**
+ * The PostgreSQL backend, for clusters: several server nodes share it. Claims use FOR UPDATE SKIP LOCKED
+ * so claimers on different nodes never wait for each other; finishes are batched with unnest arrays (one
+ * statement per batch). Times always come from the caller's clock, never now() in SQL, so tests can move
+ * time and nodes agree on one clock source per decision.
+ */
+import type postgres from "postgres";
+import { decideAfterFailure } from "../../core/backoff.ts";
+import type { Attempt, Backoff, Claim, Job, JobState, NewJob } from "../../core/job.ts";
+import { type PlaceableJob, placeJobs } from "../../core/placement.ts";
+import type {
+  ChangeOutcome,
+  ClaimRequest,
+  CompleteInput,
+  EnqueueOutcome,
+  FailInput,
+  FinishOutcome,
+  JobCounts,
+  JobQuery,
+  LeaseRef,
+  LogChunk,
+  Store,
+  StoredLogChunk,
+} from "../store.ts";
+import { connect, migrate, type Sql } from "./connection.ts";
+import { jsonOrNull, toAttempt, toJob, toJobState } from "./rows.ts";
+
+export interface PostgresStoreOptions {
+  url: string;
+  schema?: string;
+  poolSize?: number;
+}
+
+const STATE = [
+  "id",
+  "queue",
+  "type",
+  "status",
+  "attempts",
+  "max_attempts",
+  "owner",
+  "worker_id",
+  "schedule_id",
+  "scheduled_time",
+  "run_at",
+  "started_at",
+  "finished_at",
+  "error",
+];
+const CLAIM_LOOKAHEAD = 64;
+
+export class PostgresStore implements Store {
+  readonly features = { shared: true } as const;
+  readonly sql: Sql;
+  readonly schema: string;
+
+  constructor(opts: PostgresStoreOptions) {
+    this.schema = opts.schema ?? "bosun";
+    this.sql = connect({ url: opts.url, schema: this.schema, max: opts.poolSize ?? 10 });
+  }
+
+  async migrate(): Promise<void> {
+    await migrate(this.sql, this.schema);
+  }
+
+  async ping(): Promise<void> {
+    await this.sql`SELECT 1`;
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 5 });
+  }
+
+  async enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]> {
+    if (jobs.length === 0) return [];
+    const sql = this.sql;
+    return sql.begin(async (tx) => {
+      const out: EnqueueOutcome[] = [];
+      // One multi-row INSERT; conflicts (idempotency key, schedule fire) are looked up afterwards.
+      const rows = jobs.map((j) => ({
+        id: j.id,
+        queue: j.queue,
+        type: j.type,
+        payload: sql.json((j.payload ?? null) as postgres.JSONValue),
+        status: j.runAt > now ? "scheduled" : "queued",
+        priority: j.priority,
+        max_attempts: j.maxAttempts,
+        attempt_budget: j.maxAttempts,
+        backoff: sql.json(j.backoff as unknown as postgres.JSONValue),
+        timeout_ms: j.timeoutMs,
+        run_at: j.runAt,
+        created_at: now,
+        updated_at: now,
+        idempotency_key: j.idempotencyKey,
+        owner: j.owner,
+        tags: jsonOrNull(j.tags) === null ? null : sql.json(j.tags),
+        constraints: jsonOrNull(j.constraints) === null ? null : sql.json(j.constraints),
+        schedule_id: j.scheduleId,
+        scheduled_time: j.scheduledTime,
+      }));
+      const inserted = await tx`INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *`;
+      const byId = new Map(inserted.map((r) => [r.id as string, r]));
+      for (const j of jobs) {
+        const row = byId.get(j.id);
+        if (row) {
+          out.push({ job: toJob(row), created: true });
+          continue;
+        }
+        const [existing] =
+          j.idempotencyKey !== null
+            ? await tx`SELECT * FROM jobs WHERE idempotency_key = ${j.idempotencyKey}`
+            : await tx`SELECT * FROM jobs WHERE schedule_id = ${j.scheduleId} AND scheduled_time = ${j.scheduledTime}`;
+        if (!existing) throw new Error(`enqueue conflict without an existing row for job ${j.id}`);
+        out.push({ job: toJob(existing), created: false });
+      }
+      return out;
+    });
+  }
+
+  async promoteDue(now: number): Promise<number> {
+    const r = await this.sql`UPDATE jobs SET status = 'queued', updated_at = ${now}
+      WHERE status = 'scheduled' AND run_at <= ${now}`;
+    return r.count;
+  }
+
+  async nextRunAt(): Promise<number | null> {
+    const [r] = await this.sql`SELECT MIN(run_at) AS run_at FROM jobs WHERE status = 'scheduled'`;
+    return r?.run_at == null ? null : Number(r.run_at);
+  }
+
+  async claim(req: ClaimRequest): Promise<Claim[]> {
+    const total = req.workers.reduce((n, w) => n + w.slots, 0);
+    if (total === 0) return [];
+    const leaseUntil = req.now + req.leaseMs;
+    const sql = this.sql;
+    const queues = req.workers.some((w) => w.queues === null)
+      ? null
+      : [...new Set(req.workers.flatMap((w) => w.queues!))];
+    const types = req.workers.some((w) => w.types === null)
+      ? null
+      : [...new Set(req.workers.flatMap((w) => w.types!))];
+    const filters = sql`status = 'queued'
+      ${queues ? sql`AND queue = ANY(${sql.array(queues)}::text[])` : sql``}
+      ${types ? sql`AND type = ANY(${sql.array(types)}::text[])` : sql``}`;
+    const toClaim = (r: Record<string, unknown>, workerId: string): Claim => ({
+      id: r.id as string,
+      attempt: Number(r.attempts),
+      workerId,
+      queue: r.queue as string,
+      type: r.type as string,
+      payload: r.payload,
+      timeoutMs: r.timeout_ms == null ? null : Number(r.timeout_ms),
+      maxAttempts: Number(r.max_attempts),
+      leaseExpiresAt: leaseUntil,
+    });
+    if (req.workers.length === 1) {
+      // One waiter: a single statement; jsonb containment (constraints <@ labels) is the placement rule.
+      const w = req.workers[0]!;
+      const rows =
+        await sql`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ${w.workerId},
+          started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
+        WHERE seq IN (
+          SELECT seq FROM jobs WHERE ${filters}
+            AND (constraints IS NULL OR constraints <@ ${sql.json(w.labels)})
+          ORDER BY priority DESC, seq LIMIT ${w.slots} FOR UPDATE SKIP LOCKED)
+        RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts`;
+      return rows.map((r) => toClaim(r, w.workerId));
+    }
+    return sql.begin(async (tx) => {
+      const rows = await tx`SELECT seq, id, queue, type, constraints FROM jobs WHERE ${filters}
+        ORDER BY priority DESC, seq LIMIT ${total + CLAIM_LOOKAHEAD} FOR UPDATE SKIP LOCKED`;
+      const seqOf = new Map<string, number>();
+      const candidates: PlaceableJob[] = rows.map((r) => {
+        seqOf.set(r.id as string, Number(r.seq));
+        return {
+          id: r.id as string,
+          queue: r.queue as string,
+          type: r.type as string,
+          constraints: (r.constraints as Record<string, string>) ?? {},
+        };
+      });
+      const placed = [...placeJobs(candidates, req.workers)];
+      if (placed.length === 0) return [];
+      const claimed =
+        await tx`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = p.worker_id,
+          started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
+        FROM unnest(${sql.array(placed.map(([id]) => seqOf.get(id)!))}::bigint[], ${sql.array(placed.map(([, w]) => w))}::text[])
+          AS p(seq, worker_id)
+        WHERE jobs.seq = p.seq
+        RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id`;
+      return claimed.map((r) => toClaim(r, r.worker_id as string));
+    });
+  }
+
+  async complete(items: CompleteInput[], now: number): Promise<FinishOutcome[]> {
+    if (items.length === 0) return [];
+    const sql = this.sql;
+    const rows = await sql`WITH input AS (
+        SELECT * FROM unnest(${sql.array(items.map((c) => c.jobId))}::text[], ${sql.array(items.map((c) => c.attempt))}::int[],
+          ${sql.array(items.map((c) => c.workerId))}::text[], ${sql.array(items.map((c) => JSON.stringify(c.result ?? null)))}::text[],
+          ${sql.array(items.map((c) => c.exitCode ?? null))}::int[], ${sql.array(items.map((c) => c.httpStatus ?? null))}::int[])
+          AS t(id, attempt, worker_id, result, exit_code, http_status)),
+      done AS (
+        UPDATE jobs j SET status = 'completed', result = i.result::jsonb, finished_at = ${now}, updated_at = ${now},
+          lease_expires_at = NULL, error = NULL
+        FROM input i
+        WHERE j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt AND j.worker_id = i.worker_id
+        RETURNING j.*, i.exit_code AS in_exit_code, i.http_status AS in_http_status),
+      attempts AS (
+        INSERT INTO job_attempts (job_id, attempt, status, started_at, finished_at, worker_id, exit_code, http_status)
+        SELECT id, attempts, 'completed', COALESCE(started_at, ${now}), ${now}, worker_id, in_exit_code, in_http_status FROM done
+        ON CONFLICT (job_id, attempt) DO NOTHING)
+      SELECT ${sql(STATE)} FROM done`;
+    const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
+    return items.map((c) => {
+      const job = byId.get(c.jobId);
+      return job ? { ok: true, job } : { ok: false, jobId: c.jobId };
+    });
+  }
+
+  async fail(items: FailInput[], now: number): Promise<FinishOutcome[]> {
+    if (items.length === 0) return [];
+    return this.sql.begin((tx) => this.#fail(tx, items, now));
+  }
+
+  /** Fails attempts inside a transaction: lock the current leases, decide in JS (backoff), write in one go. */
+  async #fail(tx: postgres.TransactionSql, items: FailInput[], now: number): Promise<FinishOutcome[]> {
+    const sql = this.sql;
+    const current = await tx`SELECT j.id, j.attempts, j.max_attempts, j.backoff, j.started_at, j.worker_id
+      FROM jobs j JOIN unnest(${sql.array(items.map((f) => f.jobId))}::text[], ${sql.array(items.map((f) => f.attempt))}::int[],
+        ${sql.array(items.map((f) => f.workerId))}::text[]) AS i(id, attempt, worker_id)
+        ON j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt AND j.worker_id = i.worker_id
+      FOR UPDATE OF j`;
+    const held = new Map(current.map((r) => [r.id as string, r]));
+    const apply = items.filter((f) => held.has(f.jobId));
+    if (apply.length === 0) return items.map((f) => ({ ok: false, jobId: f.jobId }));
+    const decisions = apply.map((f) => {
+      const r = held.get(f.jobId)!;
+      return decideAfterFailure(
+        { attempts: Number(r.attempts), maxAttempts: Number(r.max_attempts), backoff: r.backoff as Backoff },
+        f.retryable,
+        now,
+      );
+    });
+    const col = <T>(fn: (f: FailInput, i: number) => T) => apply.map(fn);
+    const rows = await tx`WITH input AS (
+        SELECT * FROM unnest(${sql.array(col((f) => f.jobId))}::text[], ${sql.array(col((_f, i) => decisions[i]!.status))}::text[],
+          ${sql.array(col((_f, i) => decisions[i]!.runAt))}::bigint[], ${sql.array(col((f) => JSON.stringify(f.error)))}::text[],
+          ${sql.array(col((f) => f.attempt))}::int[], ${sql.array(col((f) => f.exitCode ?? null))}::int[],
+          ${sql.array(col((f) => f.httpStatus ?? null))}::int[])
+          AS t(id, status, run_at, error, attempt, exit_code, http_status)),
+      failed AS (
+        UPDATE jobs j SET status = i.status, run_at = i.run_at, error = i.error::jsonb,
+          finished_at = CASE WHEN i.status = 'failed' THEN ${now}::bigint ELSE NULL END,
+          updated_at = ${now}, lease_expires_at = NULL
+        FROM input i WHERE j.id = i.id
+        RETURNING j.*, i.attempt AS in_attempt, i.exit_code AS in_exit_code, i.http_status AS in_http_status,
+          i.error AS in_error),
+      attempts AS (
+        INSERT INTO job_attempts (job_id, attempt, status, started_at, finished_at, worker_id, exit_code, http_status, error)
+        SELECT id, in_attempt, 'failed', COALESCE(started_at, ${now}), ${now}, worker_id, in_exit_code, in_http_status,
+          in_error::jsonb FROM failed
+        ON CONFLICT (job_id, attempt) DO NOTHING)
+      SELECT ${sql(STATE)} FROM failed`;
+    const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
+    return items.map((f) => {
+      const job = byId.get(f.jobId);
+      return job ? { ok: true, job } : { ok: false, jobId: f.jobId };
+    });
+  }
+
+  async release(items: LeaseRef[], now: number): Promise<FinishOutcome[]> {
+    if (items.length === 0) return [];
+    const sql = this.sql;
+    const rows = await sql`UPDATE jobs j SET status = 'queued', attempts = j.attempts - 1, worker_id = NULL,
+        started_at = NULL, lease_expires_at = NULL, run_at = ${now}, updated_at = ${now}
+      FROM unnest(${sql.array(items.map((l) => l.jobId))}::text[], ${sql.array(items.map((l) => l.attempt))}::int[],
+        ${sql.array(items.map((l) => l.workerId))}::text[]) AS i(id, attempt, worker_id)
+      WHERE j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt AND j.worker_id = i.worker_id
+      RETURNING ${sql(STATE.map((c) => `j.${c}`))}`;
+    const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
+    return items.map((l) => {
+      const job = byId.get(l.jobId);
+      return job ? { ok: true, job } : { ok: false, jobId: l.jobId };
+    });
+  }
+
+  async heartbeat(workerId: string, jobIds: string[], leaseUntil: number, now: number): Promise<string[]> {
+    const rows = await this.sql`UPDATE jobs SET lease_expires_at = ${leaseUntil}, updated_at = ${now}
+      WHERE worker_id = ${workerId} AND status = 'running' RETURNING id`;
+    const held = new Set(rows.map((r) => r.id as string));
+    return jobIds.filter((id) => !held.has(id));
+  }
+
+  async reapExpired(now: number, limit: number): Promise<JobState[]> {
+    return this.#reap(
+      this.sql`status = 'running' AND lease_expires_at < ${now}`,
+      limit,
+      "LEASE_EXPIRED",
+      "The worker stopped renewing its lease",
+      now,
+    );
+  }
+
+  async reapWorkers(workerIds: string[], code: string, now: number): Promise<JobState[]> {
+    if (workerIds.length === 0) return [];
+    const where = this.sql`status = 'running' AND worker_id = ANY(${this.sql.array(workerIds)}::text[])`;
+    return this.#reap(where, 10_000, code, "The worker that ran the attempt is gone", now);
+  }
+
+  async #reap(
+    where: postgres.PendingQuery<postgres.Row[]>,
+    limit: number,
+    code: string,
+    message: string,
+    now: number,
+  ) {
+    return this.sql.begin(async (tx) => {
+      const rows =
+        await tx`SELECT id, attempts, worker_id FROM jobs WHERE ${where} LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+      if (rows.length === 0) return [];
+      const outcomes = await this.#fail(
+        tx,
+        rows.map((r) => ({
+          jobId: r.id as string,
+          attempt: Number(r.attempts),
+          workerId: r.worker_id as string,
+          error: { code, message },
+          retryable: true,
+        })),
+        now,
+      );
+      return outcomes.flatMap((o) => (o.ok ? [o.job] : []));
+    });
+  }
+
+  async setProgress(
+    items: { jobId: string; attempt: number; progress: number }[],
+    now: number,
+  ): Promise<void> {
+    if (items.length === 0) return;
+    const sql = this.sql;
+    await sql`UPDATE jobs j SET progress = i.progress, updated_at = ${now}
+      FROM unnest(${sql.array(items.map((p) => p.jobId))}::text[], ${sql.array(items.map((p) => p.attempt))}::int[],
+        ${sql.array(items.map((p) => p.progress))}::real[]) AS i(id, attempt, progress)
+      WHERE j.id = i.id AND j.attempts = i.attempt AND j.status = 'running'`;
+  }
+
+  async cancel(id: string, now: number): Promise<ChangeOutcome> {
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx`SELECT * FROM jobs WHERE id = ${id} FOR UPDATE`;
+      if (!row) return { ok: false, reason: "not_found" } as const;
+      const job = toJob(row);
+      if (job.status === "completed" || job.status === "failed" || job.status === "cancelled")
+        return { ok: false, reason: "invalid_state", job } as const;
+      const error = { code: "CANCELLED", message: "The job was cancelled" };
+      const [updated] =
+        await tx`UPDATE jobs SET status = 'cancelled', error = ${this.sql.json(error)}, finished_at = ${now},
+        updated_at = ${now}, lease_expires_at = NULL WHERE id = ${id} RETURNING *`;
+      if (job.status === "running")
+        await tx`INSERT INTO job_attempts (job_id, attempt, status, started_at, finished_at, worker_id, error)
+          VALUES (${id}, ${job.attempts}, 'cancelled', ${job.startedAt ?? now}, ${now}, ${job.workerId}, ${this.sql.json(error)})
+          ON CONFLICT (job_id, attempt) DO NOTHING`;
+      return { ok: true, job: toJob(updated!) } as const;
+    });
+  }
+
+  async retry(id: string, now: number): Promise<ChangeOutcome> {
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx`SELECT * FROM jobs WHERE id = ${id} FOR UPDATE`;
+      if (!row) return { ok: false, reason: "not_found" } as const;
+      if (row.status !== "failed" && row.status !== "cancelled")
+        return { ok: false, reason: "invalid_state", job: toJob(row) } as const;
+      const [updated] = await tx`UPDATE jobs SET status = 'queued', run_at = ${now}, updated_at = ${now},
+          finished_at = NULL, error = NULL, result = NULL, worker_id = NULL, max_attempts = attempts + attempt_budget
+        WHERE id = ${id} RETURNING *`;
+      return { ok: true, job: toJob(updated!) } as const;
+    });
+  }
+
+  async getJob(id: string): Promise<Job | null> {
+    const [row] = await this.sql`SELECT * FROM jobs WHERE id = ${id}`;
+    return row ? toJob(row) : null;
+  }
+
+  async getJobs(ids: string[]): Promise<Job[]> {
+    if (ids.length === 0) return [];
+    return (await this.sql`SELECT * FROM jobs WHERE id = ANY(${this.sql.array(ids)}::text[])`).map(toJob);
+  }
+
+  async listJobs(q: JobQuery): Promise<Job[]> {
+    const sql = this.sql;
+    const rows = await sql`SELECT * FROM jobs WHERE true
+      ${q.status?.length ? sql`AND status = ANY(${sql.array(q.status)}::text[])` : sql``}
+      ${q.queue !== undefined ? sql`AND queue = ${q.queue}` : sql``}
+      ${q.type !== undefined ? sql`AND type = ${q.type}` : sql``}
+      ${q.owner !== undefined ? sql`AND owner = ${q.owner}` : sql``}
+      ${q.scheduleId !== undefined ? sql`AND schedule_id = ${q.scheduleId}` : sql``}
+      ${q.beforeSeq !== undefined ? sql`AND seq < ${q.beforeSeq}` : sql``}
+      ORDER BY seq DESC LIMIT ${q.limit}`;
+    return rows.map(toJob);
+  }
+
+  async listAttempts(jobId: string): Promise<Attempt[]> {
+    return (await this.sql`SELECT * FROM job_attempts WHERE job_id = ${jobId} ORDER BY attempt`).map(
+      toAttempt,
+    );
+  }
+
+  async counts(): Promise<JobCounts> {
+    const out: JobCounts = { byStatus: {}, byQueue: {} };
+    for (const r of await this
+      .sql`SELECT queue, status, COUNT(*)::int AS n FROM jobs GROUP BY queue, status`) {
+      const status = r.status as keyof JobCounts["byStatus"];
+      const n = Number(r.n);
+      out.byStatus[status] = (out.byStatus[status] ?? 0) + n;
+      out.byQueue[r.queue as string] = { ...out.byQueue[r.queue as string], [status]: n };
+    }
+    return out;
+  }
+
+  async appendLogs(chunks: LogChunk[]): Promise<void> {
+    if (chunks.length === 0) return;
+    const sql = this.sql;
+    await sql`INSERT INTO job_logs (job_id, at, stream, data)
+      SELECT * FROM unnest(${sql.array(chunks.map((c) => c.jobId))}::text[], ${sql.array(chunks.map((c) => c.at))}::bigint[],
+        ${sql.array(chunks.map((c) => c.stream))}::text[], ${sql.array(chunks.map((c) => c.data))}::text[])`;
+  }
+
+  async readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]> {
+    const rows = await this.sql`SELECT id, at, stream, data FROM job_logs
+      WHERE job_id = ${jobId} AND id > ${afterSeq} ORDER BY id LIMIT ${limit}`;
+    return rows.map((r) => ({
+      jobId,
+      seq: Number(r.id),
+      at: Number(r.at),
+      stream: r.stream as StoredLogChunk["stream"],
+      data: r.data as string,
+    }));
+  }
+}
