@@ -14,7 +14,9 @@ export function resolveNodeId(opts: {
   port: number;
 }): string {
   if (opts.configured) return opts.configured;
-  if (opts.shared) return `${hostname()}:${opts.port}`;
+  // On a shared database the id must differ per process: host:port, or a random one for port 0.
+  if (opts.shared)
+    return opts.port === 0 ? `${hostname()}-${randomBytes(3).toString("hex")}` : `${hostname()}:${opts.port}`;
   const file = join(opts.dataDir, "node-id");
   try {
     const id = readFileSync(file, "utf8").trim();

@@ -11,6 +11,7 @@ import type { CompleteInput, FailInput, LeaseRef, LogChunk } from "../store/stor
 import type { PollArgs, WorkerIdentity, WorkerTransport } from "./transport.ts";
 
 export interface HttpTransportOptions {
+  /** One server URL, or several separated by commas: on a network error the worker moves to the next. */
   server: string;
   token?: string;
   logger: Logger;
@@ -58,7 +59,8 @@ export class HttpError extends Error {
 
 export class HttpTransport implements WorkerTransport {
   readonly #o: HttpTransportOptions;
-  readonly #base: string;
+  readonly #bases: string[];
+  #current = 0;
   #identity: WorkerIdentity | null = null;
   #outbox = emptyOutbox();
   #timer: NodeJS.Timeout | null = null;
@@ -70,18 +72,34 @@ export class HttpTransport implements WorkerTransport {
 
   constructor(opts: HttpTransportOptions) {
     this.#o = opts;
-    this.#base = `${opts.server.replace(/\/+$/, "")}/api/v1`;
+    this.#bases = opts.server
+      .split(",")
+      .map((u) => u.trim())
+      .filter(Boolean)
+      .map((u) => `${u.replace(/\/+$/, "")}/api/v1`);
+  }
+
+  /** The server this worker talks to now. */
+  get server(): string {
+    return this.#bases[this.#current]!.replace(/\/api\/v1$/, "");
   }
 
   async #call<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.#o.token) headers.authorization = `Bearer ${this.#o.token}`;
-    const res = await fetch(`${this.#base}${path}`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify(body),
-      signal,
-    });
+    let res: Response;
+    try {
+      res = await fetch(`${this.#bases[this.#current]}${path}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (err) {
+      // Unreachable: the next call goes to the next server (every node serves the whole API).
+      if (!signal?.aborted) this.#current = (this.#current + 1) % this.#bases.length;
+      throw err;
+    }
     const text = await res.text();
     if (!res.ok) {
       let code = "HTTP_STATUS";
@@ -109,7 +127,7 @@ export class HttpTransport implements WorkerTransport {
         const delay = Math.min(5000, 200 * 2 ** Math.min(attempt, 5));
         if (attempt === 0 || attempt % 10 === 0)
           this.#o.logger.warn(
-            { server: this.#o.server, err: String(err), retryInMs: delay },
+            { server: this.server, err: String(err), retryInMs: delay },
             "cannot register yet",
           );
         await new Promise((r) => setTimeout(r, delay));
@@ -129,7 +147,7 @@ export class HttpTransport implements WorkerTransport {
       version: this.#o.version,
     });
     this.heartbeatMs = res.heartbeatMs;
-    this.#o.logger.info({ server: this.#o.server, workerId: id.workerId }, "registered");
+    this.#o.logger.info({ server: this.server, workerId: id.workerId }, "registered");
   }
 
   /** Runs a call; when the server forgot us (WORKER_NOT_FOUND), registers again and retries once. */

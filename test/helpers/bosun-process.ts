@@ -21,8 +21,9 @@ export interface BosunProcess {
 
 export async function startBosun(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; readyLine?: string } = {},
 ): Promise<BosunProcess> {
+  const readyLine = opts.readyLine ?? "Bosun is up";
   const proc = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, BOSUN_LOG_LEVEL: "info", ...opts.env },
@@ -40,10 +41,10 @@ export async function startBosun(
     const onLine = (line: string) => {
       lines.push(line);
       if (process.env.BOSUN_TEST_VERBOSE) console.error(line);
-      if (line.includes("Bosun is up")) {
+      if (line.includes(readyLine)) {
         try {
           clearTimeout(timer);
-          resolve(JSON.parse(line).url);
+          resolve(JSON.parse(line).url ?? "");
         } catch (err) {
           reject(err);
         }
