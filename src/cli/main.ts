@@ -8,6 +8,7 @@ import { VERSION } from "../runtime/version.ts";
 import { BosunApiError, BosunUnreachableError } from "../sdk/client.ts";
 import * as cluster from "./commands/cluster.ts";
 import * as jobs from "./commands/jobs.ts";
+import * as schedules from "./commands/schedules.ts";
 import * as server from "./commands/server.ts";
 import * as start from "./commands/start.ts";
 import * as submit from "./commands/submit.ts";
@@ -24,7 +25,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) });
-  for (const mod of [start, server, worker, submit, jobs, cluster]) mod.register(program, ctx);
+  for (const mod of [start, server, worker, submit, jobs, schedules, cluster]) mod.register(program, ctx);
   return program;
 }
 

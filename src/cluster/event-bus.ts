@@ -16,6 +16,8 @@ export type BosunEvent =
   | { type: "cancelled"; jobIds: string[] }
   | { type: "log"; jobId: string }
   | { type: "progress"; jobId: string; progress: number }
+  /** A schedule was created, changed or deleted: the leader re-plans it. */
+  | { type: "schedule"; id: string }
   /** A worker was drained or undrained (every node drops its long-polls and refreshes its cache). */
   | { type: "worker"; workerId: string; draining: boolean }
   /** Jobs became ready now (enqueue, retry, promotion): waiting workers should claim. */

@@ -39,6 +39,18 @@ export const ConfigSchema = Type.Object(
     workerLabels: Type.Record(Type.String(), Type.String(), { default: {} }),
     httpAllowHosts: Type.Array(Type.String(), { default: [] }),
     httpDenyHosts: Type.Array(Type.String(), { default: [] }),
+    /** Called when any job ends failed after its last attempt. */
+    alertWebhookUrl: Type.Union([Type.String({ pattern: "^https?://" }), Type.Null()], { default: null }),
+    alertWebhookSecret: Type.Union([Type.String(), Type.Null()], { default: null }),
+    /** Per-queue alert webhooks: {"billing": {"webhookUrl": "…", "secret": "…"}}. */
+    queueAlerts: Type.Record(
+      Type.String(),
+      Type.Object({
+        webhookUrl: Type.String({ pattern: "^https?://" }),
+        secret: Type.Optional(Type.String()),
+      }),
+      { default: {} },
+    ),
   },
   { additionalProperties: false },
 );
@@ -61,6 +73,8 @@ const ENV: Record<string, keyof Config> = {
   BOSUN_DURABILITY: "durability",
   BOSUN_LOG_LEVEL: "logLevel",
   BOSUN_NODE_ID: "nodeId",
+  BOSUN_ALERT_WEBHOOK_URL: "alertWebhookUrl",
+  BOSUN_ALERT_WEBHOOK_SECRET: "alertWebhookSecret",
 };
 
 const NUMERIC = new Set<keyof Config>([

@@ -103,6 +103,8 @@ export interface Claim {
   timeoutMs: number | null;
   maxAttempts: number;
   leaseExpiresAt: number;
+  /** For jobs spawned by a schedule: the fire time (start drift is measured against it). */
+  scheduledTime: number | null;
 }
 
 export interface Attempt {

@@ -117,11 +117,17 @@ export class Engine {
   // ── Enqueue ────────────────────────────────────────────────────────────────────────────────────
 
   /** Inputs must already match JobInputSchema (the API validated them; the SDK calls assertJobInput). */
-  async enqueue(inputs: JobInput[], ctx: EnqueueContext): Promise<EnqueueOutcome[]> {
+  enqueue(inputs: JobInput[], ctx: EnqueueContext): Promise<EnqueueOutcome[]> {
+    return this.enqueueEntries(inputs.map((input) => ({ input, ctx })));
+  }
+
+  /** Enqueues jobs with a context each (the scheduler's fires: one schedule and fire time per job). */
+  async enqueueEntries(entries: { input: JobInput; ctx: EnqueueContext }[]): Promise<EnqueueOutcome[]> {
     const now = this.clock.now();
-    if (this.#typeSource && inputs.some((i) => !this.catalog.has(i.type))) await this.#refreshTypes(now);
-    const jobs = inputs.map((input, i) => {
-      this.catalog.check(input.type, input.payload ?? null, inputs.length > 1 ? `/jobs/${i}` : "");
+    if (this.#typeSource && entries.some((e) => !this.catalog.has(e.input.type)))
+      await this.#refreshTypes(now);
+    const jobs = entries.map(({ input, ctx }, i) => {
+      this.catalog.check(input.type, input.payload ?? null, entries.length > 1 ? `/jobs/${i}` : "");
       return normalizeJob(input, {
         owner: ctx.owner,
         now,

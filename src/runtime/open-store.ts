@@ -3,13 +3,16 @@ import { join } from "node:path";
 import { type EventBus, LocalEventBus } from "../cluster/event-bus.ts";
 import type { LeaderLock } from "../cluster/leadership.ts";
 import type { Config } from "../config/config.ts";
+import type { AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
 import type { ClusterStore } from "../store/cluster-store.ts";
 import { SqliteClusterStore } from "../store/sqlite/sqlite-cluster.ts";
+import { SqliteScheduleStore } from "../store/sqlite/sqlite-schedules.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { Store } from "../store/store.ts";
 
 export interface OpenedStore {
   store: Store;
+  schedules: ScheduleStore & AlertStore;
   bus: EventBus;
   cluster: ClusterStore;
   /** Present where the database can tell at once that a leader died (PostgreSQL advisory lock). */
@@ -20,6 +23,7 @@ export async function openStore(config: Config, nodeId: string): Promise<OpenedS
   if (config.db && /^postgres(ql)?:\/\//.test(config.db)) {
     const { PostgresStore } = await import("../store/postgres/postgres-store.ts");
     const { PgClusterStore, PgLeaderLock } = await import("../store/postgres/pg-cluster.ts");
+    const { PgScheduleStore } = await import("../store/postgres/pg-schedules.ts");
     const { PgEventBus } = await import("../cluster/pg-event-bus.ts");
     const store = new PostgresStore({ url: config.db, schema: config.dbSchema, poolSize: config.dbPoolSize });
     await store.migrate();
@@ -28,11 +32,17 @@ export async function openStore(config: Config, nodeId: string): Promise<OpenedS
     return {
       store,
       bus,
+      schedules: new PgScheduleStore(store),
       cluster: new PgClusterStore(store),
       leaderLock: new PgLeaderLock({ url: config.db, schema: config.dbSchema }),
     };
   }
   if (config.db) throw new Error(`Unsupported database URL (use postgres://…): ${config.db}`);
   const store = new SqliteStore({ file: join(config.dataDir, "bosun.db"), durability: config.durability });
-  return { store, bus: new LocalEventBus(), cluster: new SqliteClusterStore(store.db) };
+  return {
+    store,
+    bus: new LocalEventBus(),
+    schedules: new SqliteScheduleStore(store.db),
+    cluster: new SqliteClusterStore(store.db),
+  };
 }

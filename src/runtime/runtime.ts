@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { type Logger, pino } from "pino";
+import { AlertService } from "../alerts/alert-service.ts";
 import type { EventBus } from "../cluster/event-bus.ts";
 import { type LeaderLock, Leadership } from "../cluster/leadership.ts";
 import type { Config } from "../config/config.ts";
@@ -13,6 +14,10 @@ import { WorkerService } from "../engine/worker-service.ts";
 import type { Executor } from "../executors/executor.ts";
 import { HandlerRegistry } from "../executors/handler.ts";
 import { builtinExecutors } from "../executors/registry.ts";
+import { DriftMeter } from "../scheduler/drift.ts";
+import { ScheduleService } from "../scheduler/schedule-service.ts";
+import type { AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
 import type { ClusterStore } from "../store/cluster-store.ts";
 import type { Store } from "../store/store.ts";
 import { LocalTransport } from "../worker/local-transport.ts";
@@ -35,6 +40,11 @@ export class Runtime {
   readonly engine: Engine;
   readonly cluster: ClusterStore;
   readonly workers: WorkerService;
+  readonly scheduleStore: ScheduleStore & AlertStore;
+  readonly schedules: ScheduleService;
+  readonly scheduler: Scheduler;
+  readonly alerts: AlertService;
+  readonly drift = new DriftMeter();
   readonly clock: Clock;
   readonly handlers = new HandlerRegistry();
   readonly #builtins: Executor[];
@@ -50,6 +60,7 @@ export class Runtime {
     store: Store;
     bus: EventBus;
     cluster: ClusterStore;
+    schedules: ScheduleStore & AlertStore;
     leaderLock?: LeaderLock;
     clock: Clock;
   }) {
@@ -77,6 +88,39 @@ export class Runtime {
     this.workers = new WorkerService(this.engine, o.cluster);
     this.engine.setTypeSource(() => this.workers.liveTypes());
     this.addSingleton({ start: () => this.engine.startReaper(), stop: () => this.engine.stopReaper() });
+
+    this.scheduleStore = o.schedules;
+    this.schedules = new ScheduleService(this.engine, o.schedules, o.clock);
+    this.scheduler = new Scheduler({
+      engine: this.engine,
+      store: o.schedules,
+      clock: o.clock,
+      logger: o.logger,
+      drift: this.drift,
+    });
+    this.addSingleton({
+      start: () =>
+        void this.scheduler.start().catch((err) => o.logger.error({ err }, "scheduler failed to start")),
+      stop: () => void this.scheduler.stop(),
+    });
+    const c = o.config;
+    this.alerts = new AlertService({
+      engine: this.engine,
+      alerts: o.schedules,
+      schedules: o.schedules,
+      clock: o.clock,
+      logger: o.logger,
+      global: c.alertWebhookUrl
+        ? { webhookUrl: c.alertWebhookUrl, ...(c.alertWebhookSecret ? { secret: c.alertWebhookSecret } : {}) }
+        : null,
+      perQueue: c.queueAlerts,
+    });
+    this.addSingleton({ start: () => this.alerts.startDelivery(), stop: () => this.alerts.stopDelivery() });
+    // Start drift is measured wherever the job starts (any node): the claim carries its fire time.
+    this.bus.subscribe("started", (e) => {
+      for (const claim of e.claims)
+        if (claim.scheduledTime !== null) this.drift.start.add(e.at - claim.scheduledTime);
+    });
   }
 
   /** A loop that must run on one node only (reaper, cron, retention): started when this node leads. */
@@ -188,6 +232,8 @@ export class Runtime {
     await this.stopPool(graceMs);
     await this.#leadership?.stop();
     this.#leadership = null;
+    await this.scheduler.stop();
+    await this.alerts.close();
     await this.engine.close();
     await this.bus.close();
     await this.store.close();

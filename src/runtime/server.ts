@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { buildApp } from "../api/app.ts";
 import { clusterRoutes } from "../api/routes/cluster.ts";
+import { scheduleRoutes } from "../api/routes/schedules.ts";
 import { workerRoutes } from "../api/routes/workers.ts";
 import { NodeRegistry } from "../cluster/node-registry.ts";
 import type { Config } from "../config/config.ts";
@@ -56,7 +57,14 @@ export class BosunServer {
         },
         isReady: () => state.ready,
       },
-      { extraRoutes: [workerRoutes(runtime.workers), clusterRoutes(runtime)] },
+      {
+        extraRoutes: [
+          workerRoutes(runtime.workers),
+          clusterRoutes(runtime),
+          scheduleRoutes(runtime.schedules, runtime.engine, runtime.scheduleStore),
+        ],
+        metrics: [async () => runtime.drift.metrics()],
+      },
     );
     const server = new BosunServer(runtime, app, state);
     await runtime.recoverOwnJobs();

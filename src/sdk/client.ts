@@ -2,7 +2,17 @@
  * Typed HTTP client of a Bosun server (the CLI uses it; so can any application). Errors are explicit:
  * BosunApiError carries the server's stable code; BosunUnreachableError means nothing answered.
  */
-import type { ApiAttempt, ApiCluster, ApiJob, ApiMetrics, ApiWorker, ListQuery, SubmitJob } from "./types.ts";
+import type {
+  ApiAttempt,
+  ApiCluster,
+  ApiJob,
+  ApiMetrics,
+  ApiSchedule,
+  ApiScheduleRun,
+  ApiWorker,
+  ListQuery,
+  SubmitJob,
+} from "./types.ts";
 
 export class BosunApiError extends Error {
   readonly status: number;
@@ -177,6 +187,46 @@ export class BosunClient {
 
   async workers(): Promise<ApiWorker[]> {
     return (await this.#json<{ items: ApiWorker[] }>("GET", "/api/v1/workers")).items;
+  }
+
+  async createSchedule(body: Record<string, unknown>): Promise<ApiSchedule> {
+    return (await this.#json<{ schedule: ApiSchedule }>("POST", "/api/v1/schedules", body)).schedule;
+  }
+
+  async schedules(): Promise<ApiSchedule[]> {
+    return (await this.#json<{ items: ApiSchedule[] }>("GET", "/api/v1/schedules?limit=500")).items;
+  }
+
+  async schedule(id: string): Promise<ApiSchedule> {
+    return (await this.#json<{ schedule: ApiSchedule }>("GET", `/api/v1/schedules/${encodeURIComponent(id)}`))
+      .schedule;
+  }
+
+  async scheduleAction(id: string, action: "pause" | "resume"): Promise<ApiSchedule> {
+    return (
+      await this.#json<{ schedule: ApiSchedule }>(
+        "POST",
+        `/api/v1/schedules/${encodeURIComponent(id)}/${action}`,
+      )
+    ).schedule;
+  }
+
+  async triggerSchedule(id: string): Promise<ApiJob> {
+    return (await this.#json<{ job: ApiJob }>("POST", `/api/v1/schedules/${encodeURIComponent(id)}/trigger`))
+      .job;
+  }
+
+  async deleteSchedule(id: string): Promise<void> {
+    await this.#raw("DELETE", `/api/v1/schedules/${encodeURIComponent(id)}`);
+  }
+
+  async scheduleRuns(id: string, limit = 20): Promise<ApiScheduleRun[]> {
+    return (
+      await this.#json<{ items: ApiScheduleRun[] }>(
+        "GET",
+        `/api/v1/schedules/${encodeURIComponent(id)}/runs?limit=${limit}`,
+      )
+    ).items;
   }
 
   async drain(workerId: string, draining = true): Promise<ApiWorker> {

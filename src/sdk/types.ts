@@ -110,3 +110,36 @@ export interface ListQuery {
   limit?: number;
   cursor?: string;
 }
+
+export interface ApiSchedule {
+  id: string;
+  name: string | null;
+  cron: string;
+  timezone: string;
+  job: SubmitJob;
+  overlap: "allow" | "skip" | "queue";
+  catchUp: "none" | "latest" | "all";
+  catchUpWindowMs: number;
+  startAt: string | null;
+  endAt: string | null;
+  paused: boolean;
+  alert: { webhookUrl: string; hasSecret: boolean } | null;
+  owner: string;
+  createdAt: string;
+  updatedAt: string;
+  lastFireTime: string | null;
+  nextRuns: string[];
+}
+
+export interface ApiScheduleRun {
+  jobId: string;
+  scheduledTime: string | null;
+  enqueuedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  status: JobStatus;
+  httpStatus: number | null;
+  durationMs: number | null;
+  error: ApiJobError | null;
+  attempts: number;
+}

@@ -29,6 +29,7 @@ interface WireClaim {
   timeoutMs: number | null;
   maxAttempts: number;
   leaseExpiresAt: string;
+  scheduledTime?: string | null;
 }
 
 interface Outbox {
@@ -175,7 +176,12 @@ export class HttpTransport implements WorkerTransport {
     );
     this.drain = res.drain;
     if (res.drain && res.jobs.length === 0) await sleep(Math.min(args.waitMs, 2000), args.signal);
-    return res.jobs.map((c) => ({ ...c, workerId: id, leaseExpiresAt: Date.parse(c.leaseExpiresAt) }));
+    return res.jobs.map((c) => ({
+      ...c,
+      workerId: id,
+      leaseExpiresAt: Date.parse(c.leaseExpiresAt),
+      scheduledTime: c.scheduledTime ? Date.parse(c.scheduledTime) : null,
+    }));
   }
 
   complete(item: CompleteInput): void {

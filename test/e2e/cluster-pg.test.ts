@@ -119,7 +119,11 @@ describe("cluster on PostgreSQL", () => {
     const [row] = await sql`
       SELECT COUNT(DISTINCT j.id)::int AS jobs, COUNT(a.*)::int AS attempts, COUNT(DISTINCT a.worker_id)::int AS workers
       FROM jobs j JOIN job_attempts a ON a.job_id = j.id WHERE j.queue = 'bulk'`;
-    const { jobs, attempts, workers: workersUsed } = row as { jobs: number; attempts: number; workers: number };
+    const {
+      jobs,
+      attempts,
+      workers: workersUsed,
+    } = row as { jobs: number; attempts: number; workers: number };
     assert.equal(jobs, 2000);
     assert.equal(attempts, 2000, "one attempt per job: no double completion");
     assert.equal(workersUsed, 2);

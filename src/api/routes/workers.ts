@@ -42,6 +42,7 @@ const ClaimOut = Type.Object({
   timeoutMs: Type.Union([Type.Null(), Type.Integer()]),
   maxAttempts: Type.Integer(),
   leaseExpiresAt: Type.String({ format: "date-time" }),
+  scheduledTime: Type.Union([Type.Null(), Type.String({ format: "date-time" })]),
 });
 
 const workerView = (w: WorkerView) => ({
@@ -66,6 +67,7 @@ const claimView = (c: Claim) => ({
   timeoutMs: c.timeoutMs,
   maxAttempts: c.maxAttempts,
   leaseExpiresAt: new Date(c.leaseExpiresAt).toISOString(),
+  scheduledTime: c.scheduledTime === null ? null : new Date(c.scheduledTime).toISOString(),
 });
 
 export const workerRoutes =

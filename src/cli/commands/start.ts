@@ -21,6 +21,7 @@ interface StartFlags {
   nodeId?: string;
   logLevel?: string;
   labels?: string;
+  alertWebhookUrl?: string;
 }
 
 export function parseLabels(raw: string | undefined): Record<string, string> | undefined {
@@ -48,6 +49,7 @@ export async function runServerCommand(flags: StartFlags, mode: "start" | "serve
       nodeId: flags.nodeId,
       logLevel: flags.logLevel,
       workerLabels: parseLabels(flags.labels),
+      alertWebhookUrl: flags.alertWebhookUrl,
     },
   });
   const server = await BosunServer.start({ config });
@@ -87,6 +89,10 @@ export function serverOptions(cmd: Command): Command {
     .option("--grace <ms>", "how long a stop waits for running jobs (default 30000)")
     .option("--node-id <id>", "stable node identity (default: stored in the data folder)")
     .option("--labels <k=v,...>", "labels of the local worker pool, matched by job constraints")
+    .option(
+      "--alert-webhook-url <url>",
+      "called when a job fails for good (BOSUN_ALERT_WEBHOOK_URL; secret in BOSUN_ALERT_WEBHOOK_SECRET)",
+    )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent");
 }
 

@@ -152,6 +152,7 @@ export class PostgresStore implements Store {
       timeoutMs: r.timeout_ms == null ? null : Number(r.timeout_ms),
       maxAttempts: Number(r.max_attempts),
       leaseExpiresAt: leaseUntil,
+      scheduledTime: r.scheduled_time == null ? null : Number(r.scheduled_time),
     });
     if (req.workers.length === 1) {
       // One waiter: a single statement; jsonb containment (constraints <@ labels) is the placement rule.
@@ -163,7 +164,7 @@ export class PostgresStore implements Store {
           SELECT seq FROM jobs WHERE ${filters}
             AND (constraints IS NULL OR constraints <@ ${sql.json(w.labels)})
           ORDER BY priority DESC, seq LIMIT ${w.slots} FOR UPDATE SKIP LOCKED)
-        RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts`;
+        RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time`;
       return rows.map((r) => toClaim(r, w.workerId));
     }
     return sql.begin(async (tx) => {
@@ -187,7 +188,7 @@ export class PostgresStore implements Store {
         FROM unnest(${sql.array(placed.map(([id]) => seqOf.get(id)!))}::bigint[], ${sql.array(placed.map(([, w]) => w))}::text[])
           AS p(seq, worker_id)
         WHERE jobs.seq = p.seq
-        RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id`;
+        RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id, jobs.scheduled_time`;
       return claimed.map((r) => toClaim(r, r.worker_id as string));
     });
   }

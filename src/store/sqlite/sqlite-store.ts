@@ -150,6 +150,7 @@ export class SqliteStore implements Store {
             timeoutMs: r.timeout_ms == null ? null : Number(r.timeout_ms),
             maxAttempts: Number(r.max_attempts),
             leaseExpiresAt: leaseUntil,
+            scheduledTime: r.scheduled_time == null ? null : Number(r.scheduled_time),
           });
         }
       }
@@ -410,7 +411,7 @@ function prepare(db: DatabaseSync) {
     claimMany: p(`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, started_at = ?,
         lease_expires_at = ?, updated_at = ?, progress = NULL
       WHERE seq IN (SELECT value FROM json_each(?)) AND status = 'queued'
-      RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts`),
+      RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time`),
     completeOne: p(`UPDATE jobs SET status = 'completed', result = ?, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL, error = NULL
       WHERE id = ? AND status = 'running' AND attempts = ? AND worker_id = ?

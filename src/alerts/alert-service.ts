@@ -1,0 +1,185 @@
+/**
+ * Failure alerts (seed 002's AlertService). When a job ends `failed` after its last attempt, one alert per
+ * configured webhook (global, per queue, per schedule) goes into an outbox in the store — unique per (job,
+ * url), so however often the failure is noticed the target is called once. A delivery loop on the leader
+ * POSTs each alert with `X-Bosun-Signature: sha256=<HMAC-SHA256 of the raw body>` and retries with
+ * exponential backoff; outcomes are visible at GET /api/v1/alerts.
+ */
+import { createHmac } from "node:crypto";
+import type { Logger } from "pino";
+import { jobView } from "../api/views.ts";
+import type { Clock } from "../core/clock.ts";
+import { newId } from "../core/ids.ts";
+import type { JobState } from "../core/job.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { Alert, AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
+
+export interface AlertTargetConfig {
+  webhookUrl: string;
+  secret?: string;
+}
+
+export interface AlertServiceOptions {
+  engine: Engine;
+  alerts: AlertStore;
+  schedules: ScheduleStore;
+  clock: Clock;
+  logger: Logger;
+  global: AlertTargetConfig | null;
+  perQueue: Record<string, AlertTargetConfig>;
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  timeoutMs?: number;
+}
+
+export const signature = (secret: string, body: string): string =>
+  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+
+export class AlertService {
+  readonly #o: AlertServiceOptions;
+  readonly #unsubscribe: () => void;
+  #loop: NodeJS.Timeout | null = null;
+  #delivering: Promise<void> | null = null;
+
+  constructor(opts: AlertServiceOptions) {
+    this.#o = opts;
+    this.#unsubscribe = opts.engine.onFinish((jobs) => {
+      const failed = jobs.filter((j) => j.status === "failed");
+      if (failed.length > 0)
+        void this.#record(failed).catch((err) => opts.logger.error({ err }, "recording alerts failed"));
+    });
+  }
+
+  async #record(failed: JobState[]): Promise<void> {
+    const { engine, schedules, clock } = this.#o;
+    const now = clock.now();
+    const out: Alert[] = [];
+    for (const state of failed) {
+      const schedule = state.scheduleId ? await schedules.get(state.scheduleId) : null;
+      const targets = new Map<string, AlertTargetConfig>();
+      for (const t of [this.#o.global, this.#o.perQueue[state.queue] ?? null, schedule?.alert ?? null])
+        if (t) targets.set(t.webhookUrl, t);
+      if (targets.size === 0) continue;
+      const job = await engine.store.getJob(state.id);
+      if (!job) continue;
+      const attempts = await engine.store.listAttempts(state.id);
+      const body = JSON.stringify({
+        event: "job.failed",
+        job: jobView(job),
+        schedule: schedule
+          ? { id: schedule.id, name: schedule.name, cron: schedule.cron, timezone: schedule.timezone }
+          : null,
+        error: job.error,
+        attempts: attempts.map((a) => ({
+          attempt: a.attempt,
+          status: a.status,
+          startedAt: new Date(a.startedAt).toISOString(),
+          finishedAt: new Date(a.finishedAt).toISOString(),
+          durationMs: a.durationMs,
+          httpStatus: a.httpStatus,
+          exitCode: a.exitCode,
+          error: a.error,
+        })),
+      });
+      for (const t of targets.values())
+        out.push({
+          id: newId(),
+          jobId: job.id,
+          scheduleId: job.scheduleId,
+          url: t.webhookUrl,
+          secret: t.secret ?? null,
+          body,
+          status: "pending",
+          attempts: 0,
+          nextAttemptAt: now,
+          lastError: null,
+          lastStatus: null,
+          createdAt: now,
+          deliveredAt: null,
+        });
+    }
+    if (out.length > 0 && (await this.#o.alerts.add(out)) > 0) this.kick();
+  }
+
+  /** Starts the delivery loop (leader only). */
+  startDelivery(): void {
+    if (this.#loop) return;
+    this.#loop = setInterval(() => this.kick(), 500);
+    this.#loop.unref();
+    this.kick();
+  }
+
+  stopDelivery(): void {
+    if (this.#loop) clearInterval(this.#loop);
+    this.#loop = null;
+  }
+
+  kick(): void {
+    if (!this.#loop || this.#delivering) return;
+    this.#delivering = this.#deliverDue().finally(() => {
+      this.#delivering = null;
+    });
+  }
+
+  async #deliverDue(): Promise<void> {
+    const due = await this.#o.alerts.due(this.#o.clock.now(), 50);
+    await Promise.all(due.map((a) => this.#deliver(a)));
+  }
+
+  async #deliver(a: Alert): Promise<void> {
+    const max = this.#o.maxAttempts ?? 5;
+    const attempts = a.attempts + 1;
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "user-agent": "bosun-alerts",
+    };
+    if (a.secret) headers["x-bosun-signature"] = signature(a.secret, a.body);
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await fetch(a.url, {
+        method: "POST",
+        headers,
+        body: a.body,
+        signal: AbortSignal.timeout(this.#o.timeoutMs ?? 10_000),
+      });
+      status = res.status;
+      await res.arrayBuffer();
+      if (!res.ok) error = `answered ${res.status}`;
+    } catch (err) {
+      error = String((err as { cause?: unknown }).cause ?? err);
+    }
+    const now = this.#o.clock.now();
+    if (error === null) {
+      await this.#o.alerts.record(a.id, {
+        status: "delivered",
+        attempts,
+        nextAttemptAt: now,
+        lastError: null,
+        lastStatus: status,
+        deliveredAt: now,
+      });
+      return;
+    }
+    const giveUp = attempts >= max;
+    const delay = (this.#o.baseDelayMs ?? 1000) * 2 ** (attempts - 1);
+    this.#o.logger.warn(
+      { alertId: a.id, url: a.url, attempts, error },
+      giveUp ? "alert delivery failed for good" : "alert delivery failed; will retry",
+    );
+    await this.#o.alerts.record(a.id, {
+      status: giveUp ? "failed" : "pending",
+      attempts,
+      nextAttemptAt: now + delay,
+      lastError: error,
+      lastStatus: status,
+      deliveredAt: null,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    this.stopDelivery();
+    await this.#delivering;
+  }
+}

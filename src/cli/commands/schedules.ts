@@ -1,0 +1,143 @@
+/** `bosun schedules add|list|show|pause|resume|trigger|rm`: cron schedules from the command line. */
+import type { Command } from "commander";
+import type { CliContext } from "../context.ts";
+import { ago, table } from "../output.ts";
+
+interface AddFlags {
+  name?: string;
+  tz: string;
+  type: string;
+  payload?: string;
+  queue?: string;
+  maxAttempts?: string;
+  timeout?: string;
+  overlap?: string;
+  catchUp?: string;
+  paused?: boolean;
+  alertUrl?: string;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const sch = program.command("schedules").description("manage cron schedules");
+  const out = (cmd: Command, value: unknown, human: () => string) =>
+    ctx.io.out(ctx.json(cmd) ? `${JSON.stringify(value, null, 2)}\n` : human());
+
+  sch
+    .command("add")
+    .description('add a schedule: bosun schedules add "*/5 * * * *" -- ./backup.sh')
+    .argument("<cron>", "5 or 6 fields (seconds first), or @hourly, @daily…")
+    .argument("[command...]", "for shell jobs: the command after --")
+    .option("--name <name>")
+    .option("--tz <zone>", "IANA time zone", "UTC")
+    .option("-t, --type <type>", "job type", "shell")
+    .option("--payload <json>", "payload for non-shell types")
+    .option("-q, --queue <queue>")
+    .option("--max-attempts <n>")
+    .option("--timeout <ms>")
+    .option("--overlap <mode>", "allow | skip | queue")
+    .option("--catch-up <mode>", "none | latest | all")
+    .option("--paused")
+    .option("--alert-url <url>", "webhook called when a run fails for good")
+    .action(async (cron: string, words: string[], f: AddFlags, cmd: Command) => {
+      const payload =
+        f.payload !== undefined
+          ? JSON.parse(f.payload)
+          : f.type === "shell"
+            ? { command: words.join(" ") }
+            : undefined;
+      const job: Record<string, unknown> = { type: f.type, payload };
+      if (f.queue) job.queue = f.queue;
+      if (f.maxAttempts) job.maxAttempts = Number(f.maxAttempts);
+      if (f.timeout) job.timeoutMs = Number(f.timeout);
+      const body: Record<string, unknown> = { cron, timezone: f.tz, job };
+      if (f.name) body.name = f.name;
+      if (f.overlap) body.overlap = f.overlap;
+      if (f.catchUp) body.catchUp = f.catchUp;
+      if (f.paused) body.paused = true;
+      if (f.alertUrl) body.alert = { webhookUrl: f.alertUrl };
+      const s = await ctx.client(cmd).createSchedule(body);
+      out(cmd, s, () => `${s.id}\nnext: ${s.nextRuns.slice(0, 3).join(", ")}\n`);
+    });
+
+  sch
+    .command("list")
+    .description("list schedules")
+    .action(async (_f, cmd: Command) => {
+      const items = await ctx.client(cmd).schedules();
+      out(cmd, items, () =>
+        items.length === 0
+          ? "no schedules\n"
+          : table(
+              ["ID", "NAME", "CRON", "TZ", "TYPE", "STATE", "NEXT RUN", "LAST FIRE"],
+              items.map((s) => [
+                s.id,
+                s.name ?? "-",
+                s.cron,
+                s.timezone,
+                s.job.type,
+                s.paused ? "paused" : "active",
+                s.nextRuns[0] ?? "-",
+                ago(s.lastFireTime),
+              ]),
+            ),
+      );
+    });
+
+  sch
+    .command("show")
+    .description("a schedule and its latest runs")
+    .argument("<id>")
+    .action(async (id: string, _f, cmd: Command) => {
+      const client = ctx.client(cmd);
+      const [s, runs] = await Promise.all([client.schedule(id), client.scheduleRuns(id)]);
+      out(cmd, { schedule: s, runs }, () => {
+        const head = `${s.id}  ${s.name ?? ""}\ncron ${s.cron} (${s.timezone}), ${s.paused ? "paused" : "active"}, overlap ${s.overlap}, catch-up ${s.catchUp}\njob ${JSON.stringify(s.job)}\nnext ${s.nextRuns.join(", ") || "-"}\n\n`;
+        return (
+          head +
+          (runs.length === 0
+            ? "no runs yet\n"
+            : table(
+                ["SCHEDULED", "STATUS", "ATTEMPTS", "HTTP", "DURATION", "ERROR", "JOB"],
+                runs.map((r) => [
+                  r.scheduledTime ?? "(manual)",
+                  r.status,
+                  String(r.attempts),
+                  r.httpStatus === null ? "-" : String(r.httpStatus),
+                  r.durationMs === null ? "-" : `${r.durationMs} ms`,
+                  r.error?.code ?? "",
+                  r.jobId,
+                ]),
+              ))
+        );
+      });
+    });
+
+  for (const action of ["pause", "resume"] as const) {
+    sch
+      .command(action)
+      .argument("<id>")
+      .description(`${action} a schedule`)
+      .action(async (id: string, _f, cmd: Command) => {
+        const s = await ctx.client(cmd).scheduleAction(id, action);
+        out(cmd, s, () => `${s.id} ${s.paused ? "paused" : "active"}\n`);
+      });
+  }
+
+  sch
+    .command("trigger")
+    .argument("<id>")
+    .description("run the schedule's job now")
+    .action(async (id: string, _f, cmd: Command) => {
+      const job = await ctx.client(cmd).triggerSchedule(id);
+      out(cmd, job, () => `${job.id}\n`);
+    });
+
+  sch
+    .command("rm")
+    .argument("<id>")
+    .description("delete a schedule (its past runs stay)")
+    .action(async (id: string, _f, cmd: Command) => {
+      await ctx.client(cmd).deleteSchedule(id);
+      out(cmd, { deleted: id }, () => `deleted ${id}\n`);
+    });
+}
