@@ -164,6 +164,12 @@ describe("cluster on PostgreSQL", () => {
   });
 
   it("hands leadership over within 2 s of kill -9 of the leader; the others keep serving and reaping", async () => {
+    const sched = await api<{ schedule: { id: string } }>(url("n1"), "POST", "/api/v1/schedules", {
+      cron: "*/1 * * * * *",
+      job: { type: "sleep", payload: { durationMs: 0 } },
+    });
+    assert.equal(sched.status, 201);
+    await new Promise((r) => setTimeout(r, 2500));
     const { leader } = (await api<Cluster>(url("n1"), "GET", "/api/v1/cluster")).body;
     assert.ok(leader);
     const survivors = ["n1", "n2", "n3"].filter((n) => n !== leader);
@@ -192,6 +198,19 @@ describe("cluster on PostgreSQL", () => {
       { timeoutMs: 15_000, what: "the orphan reaped and rerun" },
     );
     for (const n of survivors) assert.equal((await api(url(n), "GET", "/api/v1/health")).status, 200);
+    // The every-second schedule paused for at most 2 s around the failover and never fired twice.
+    await new Promise((r) => setTimeout(r, Math.max(0, killedAt + 5000 - Date.now())));
+    await api(url(survivors[0]!), "POST", `/api/v1/schedules/${sched.body.schedule.id}/pause`);
+    const fires = (
+      await sql`SELECT scheduled_time AS t FROM jobs WHERE schedule_id = ${sched.body.schedule.id} ORDER BY scheduled_time`
+    ).map((r) => Number(r.t));
+    assert.equal(new Set(fires).size, fires.length, "no fire time has two jobs");
+    const gaps = fires.slice(1).map((t, i) => t - fires[i]!);
+    assert.ok(
+      fires.some((t) => t > killedAt + 2000),
+      "fires resumed after the failover",
+    );
+    assert.ok(Math.max(...gaps) <= 3000, `longest pause between fires: ${Math.max(...gaps)} ms`);
   });
 
   it("a server restart does not lose the running jobs of its workers", async () => {
