@@ -31,7 +31,15 @@ export const ConfigSchema = Type.Object(
     /** Largest request body (a batch of jobs), in bytes. */
     bodyLimitBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
     logLevel: Type.Union(
-      ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
+      [
+        Type.Literal("fatal"),
+        Type.Literal("error"),
+        Type.Literal("warn"),
+        Type.Literal("info"),
+        Type.Literal("debug"),
+        Type.Literal("trace"),
+        Type.Literal("silent"),
+      ],
       { default: "info" },
     ),
     /** Stable identity of this node; defaults to one stored in dataDir (SQLite) or host:port. */

@@ -1,119 +1,111 @@
 /**
- * Typed HTTP client of a Bosun server (the CLI uses it; so can any application). Errors are explicit:
- * BosunApiError carries the server's stable code; BosunUnreachableError means nothing answered.
+ * Typed HTTP client of a Bosun server (`import { BosunClient } from "bosun/client"`); the CLI is built on
+ * it. It needs only the global fetch (no Node-only APIs), so a browser can use it too. Any server node
+ * will do: they all answer the whole API.
+ *
+ * Errors are explicit (see errors.ts): BosunApiError carries the server's stable code,
+ * BosunUnreachableError means nothing usable answered at the URL.
  */
+import { BosunApiError, BosunUnreachableError, BosunWaitTimeoutError } from "./errors.ts";
+import { apiError, decodeStream, sleep } from "./http.ts";
 import type {
   ApiAttempt,
   ApiCluster,
+  ApiHealth,
   ApiJob,
   ApiMetrics,
+  ApiReady,
   ApiSchedule,
   ApiScheduleRun,
   ApiWorker,
+  JobPage,
+  JobStatus,
   ListQuery,
   SubmitJob,
 } from "./types.ts";
 
-export class BosunApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly details: unknown;
-  constructor(status: number, code: string, message: string, details?: unknown) {
-    super(message);
-    this.name = "BosunApiError";
-    this.status = status;
-    this.code = code;
-    this.details = details;
-  }
-}
-
-export class BosunUnreachableError extends Error {
-  readonly url: string;
-  constructor(url: string, cause: unknown) {
-    super(`cannot reach the Bosun server at ${url}`, { cause });
-    this.name = "BosunUnreachableError";
-    this.url = url;
-  }
-}
+export { BosunApiError, BosunUnreachableError, BosunWaitTimeoutError } from "./errors.ts";
+export type * from "./types.ts";
 
 export interface ClientOptions {
+  /** Any server node, e.g. http://127.0.0.1:8080 (http:// is assumed when the scheme is left out). */
   url: string;
+  /** Sent as `Authorization: Bearer <token>`. */
   token?: string;
+  /** Defaults to the global fetch; tests and custom agents pass their own. */
   fetch?: typeof fetch;
+  /** Longest wait for one answer (followed logs excepted). Default 30 s: a hung server is not a slow one. */
+  requestTimeoutMs?: number;
 }
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+export interface WaitOptions {
+  /** Give up after this long with BosunWaitTimeoutError (the job keeps running). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface SendOptions {
+  body?: unknown;
+  signal?: AbortSignal;
+  /** A streamed answer has no overall time limit. */
+  stream?: boolean;
+}
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(["completed", "failed", "cancelled"]);
+
+/** True once a job can change no more (until someone retries it). */
+export const isTerminalStatus = (status: JobStatus): boolean => TERMINAL.has(status);
+
+// wait() polls from 50 ms, doubling to 500 ms: short jobs return fast, a person watching a long one sees
+// the end within half a second, and a waiting CLI costs the server two cheap reads a second.
+const FIRST_POLL_MS = 50;
+const MAX_POLL_MS = 500;
+// followLogs() reconnects after a dropped stream (say a server node restarting) this many times in a row.
+const FOLLOW_RETRIES = 5;
 
 export class BosunClient {
   readonly url: string;
   readonly #token: string | undefined;
   readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
 
   constructor(opts: ClientOptions) {
-    this.url = opts.url.replace(/\/+$/, "");
-    this.#token = opts.token;
-    this.#fetch = opts.fetch ?? fetch;
-  }
-
-  async #raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers["content-type"] = "application/json";
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-    let res: Response;
-    try {
-      res = await this.#fetch(`${this.url}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-      });
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      throw new BosunUnreachableError(this.url, err);
-    }
-    if (!res.ok) {
-      const text = await res.text();
-      try {
-        const e = JSON.parse(text).error;
-        throw new BosunApiError(res.status, e.code, e.message, e.details);
-      } catch (err) {
-        if (err instanceof BosunApiError) throw err;
-        throw new BosunApiError(
-          res.status,
-          "HTTP_STATUS",
-          `${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`,
-        );
-      }
-    }
-    return res;
-  }
-
-  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return (await (await this.#raw(method, path, body)).json()) as T;
+    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(opts.url) ? opts.url : `http://${opts.url}`;
+    const parsed = URL.parse(url);
+    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
+      throw new TypeError(`Invalid Bosun server URL "${opts.url}": use http://host:port`);
+    this.url = url.replace(/\/+$/, "");
+    this.#token = opts.token || undefined;
+    this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.#timeoutMs = opts.requestTimeoutMs ?? 30_000;
   }
 
   async submit(job: SubmitJob): Promise<ApiJob> {
-    return (await this.#json<{ job: ApiJob }>("POST", "/api/v1/jobs", job)).job;
+    return (await this.#json<{ job: ApiJob }>("POST", "/api/v1/jobs", { body: job })).job;
   }
 
+  /** Enqueues all or none, in one transaction on the server (at most 1000 per call). */
   async submitMany(jobs: SubmitJob[]): Promise<ApiJob[]> {
-    return (await this.#json<{ jobs: ApiJob[] }>("POST", "/api/v1/jobs/batch", { jobs })).jobs;
+    return (await this.#json<{ jobs: ApiJob[] }>("POST", "/api/v1/jobs/batch", { body: { jobs } })).jobs;
   }
 
   async get(id: string): Promise<ApiJob> {
-    return (await this.#json<{ job: ApiJob }>("GET", `/api/v1/jobs/${encodeURIComponent(id)}`)).job;
+    return (await this.#json<{ job: ApiJob }>("GET", jobPath(id))).job;
   }
 
-  list(q: ListQuery = {}): Promise<{ items: ApiJob[]; nextCursor: string | null }> {
+  /** One page, newest first. */
+  list(q: ListQuery = {}): Promise<JobPage> {
     const params = new URLSearchParams();
-    if (q.status) params.set("status", Array.isArray(q.status) ? q.status.join(",") : q.status);
-    for (const key of ["queue", "type", "cursor"] as const) if (q[key]) params.set(key, q[key]!);
-    if (q.limit) params.set("limit", String(q.limit));
+    if (q.status?.length) params.set("status", Array.isArray(q.status) ? q.status.join(",") : q.status);
+    if (q.queue) params.set("queue", q.queue);
+    if (q.type) params.set("type", q.type);
+    if (q.limit !== undefined) params.set("limit", String(q.limit));
+    if (q.cursor) params.set("cursor", q.cursor);
     const qs = params.toString();
     return this.#json("GET", `/api/v1/jobs${qs ? `?${qs}` : ""}`);
   }
 
-  /** Every job matching the query, page after page. */
+  /** Every job matching the query, page after page (`limit` is the page size). */
   async *listAll(q: Omit<ListQuery, "cursor"> = {}): AsyncGenerator<ApiJob> {
     let cursor: string | undefined;
     do {
@@ -124,56 +116,74 @@ export class BosunClient {
   }
 
   async attempts(id: string): Promise<ApiAttempt[]> {
-    return (
-      await this.#json<{ items: ApiAttempt[] }>("GET", `/api/v1/jobs/${encodeURIComponent(id)}/attempts`)
-    ).items;
+    return (await this.#json<{ items: ApiAttempt[] }>("GET", `${jobPath(id)}/attempts`)).items;
   }
 
+  /** The job's log so far. */
   async logs(id: string): Promise<string> {
-    return (await this.#raw("GET", `/api/v1/jobs/${encodeURIComponent(id)}/logs`)).text();
+    const res = await this.#send("GET", `${jobPath(id)}/logs`);
+    return this.#read(res, () => res.text());
   }
 
-  /** The job's log as it is written, until the job ends. */
+  /**
+   * The job's log as it is written, ending when the job ends. The server replays the log from the start
+   * on every request, so after a dropped connection this reconnects and skips what it already yielded.
+   */
   async *followLogs(id: string, signal?: AbortSignal): AsyncGenerator<string> {
-    const res = await this.#raw(
-      "GET",
-      `/api/v1/jobs/${encodeURIComponent(id)}/logs?follow=true`,
-      undefined,
-      signal,
-    );
-    if (!res.body) return;
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body) yield decoder.decode(chunk as Uint8Array, { stream: true });
-  }
-
-  async cancel(id: string): Promise<ApiJob> {
-    return (await this.#json<{ job: ApiJob }>("POST", `/api/v1/jobs/${encodeURIComponent(id)}/cancel`)).job;
-  }
-
-  async retry(id: string): Promise<ApiJob> {
-    return (await this.#json<{ job: ApiJob }>("POST", `/api/v1/jobs/${encodeURIComponent(id)}/retry`)).job;
-  }
-
-  /** Waits until the job ends (polling with backoff up to 1 s) and returns it. */
-  async wait(id: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ApiJob> {
-    const deadline = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutMs;
-    let delay = 50;
+    let seen = 0;
+    let failures = 0; // in a row, without a byte in between
+    let idle = 0; // reconnects in a row without a byte: they back off
     for (;;) {
-      const job = await this.get(id);
-      if (TERMINAL.has(job.status)) return job;
-      if (Date.now() > deadline)
-        throw new BosunApiError(408, "WAIT_TIMEOUT", `job ${id} is still ${job.status}`);
-      opts.signal?.throwIfAborted();
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(1000, delay * 2);
+      try {
+        const res = await this.#send("GET", `${jobPath(id)}/logs?follow=true`, { signal, stream: true });
+        let skip = seen;
+        for await (const text of decodeStream(res)) {
+          failures = idle = 0;
+          const fresh = text.slice(Math.min(skip, text.length));
+          skip = Math.max(0, skip - text.length);
+          seen += fresh.length;
+          if (fresh) yield fresh;
+        }
+        // A clean end means the job ended, or the node closed the stream as it shut down: ask which.
+        const { job } = await this.#json<{ job: ApiJob }>("GET", jobPath(id), { signal });
+        if (isTerminalStatus(job.status)) return;
+      } catch (err) {
+        if (signal?.aborted || err instanceof BosunApiError) throw err;
+        if (++failures > FOLLOW_RETRIES)
+          throw err instanceof BosunUnreachableError ? err : new BosunUnreachableError(this.url, err);
+      }
+      await sleep(Math.min(2000, 100 * 2 ** idle++), signal);
     }
   }
 
-  health(): Promise<{ status: string; nodeId: string; version: string }> {
+  async cancel(id: string): Promise<ApiJob> {
+    return (await this.#json<{ job: ApiJob }>("POST", `${jobPath(id)}/cancel`)).job;
+  }
+
+  async retry(id: string): Promise<ApiJob> {
+    return (await this.#json<{ job: ApiJob }>("POST", `${jobPath(id)}/retry`)).job;
+  }
+
+  /** Resolves with the job once it is completed, failed or cancelled. */
+  async wait(id: string, opts: WaitOptions = {}): Promise<ApiJob> {
+    const started = Date.now();
+    let pause = FIRST_POLL_MS;
+    for (;;) {
+      const { job } = await this.#json<{ job: ApiJob }>("GET", jobPath(id), { signal: opts.signal });
+      if (isTerminalStatus(job.status)) return job;
+      const left = opts.timeoutMs === undefined ? pause : started + opts.timeoutMs - Date.now();
+      if (left <= 0) throw new BosunWaitTimeoutError(job, opts.timeoutMs ?? 0);
+      await sleep(Math.min(pause, left), opts.signal);
+      pause = Math.min(MAX_POLL_MS, pause * 2);
+    }
+  }
+
+  health(): Promise<ApiHealth> {
     return this.#json("GET", "/api/v1/health");
   }
 
-  ready(): Promise<{ status: string }> {
+  /** Rejects with BosunApiError 503 (NOT_READY, SHUTTING_DOWN) when the node cannot serve. */
+  ready(): Promise<ApiReady> {
     return this.#json("GET", "/api/v1/ready");
   }
 
@@ -189,8 +199,14 @@ export class BosunClient {
     return (await this.#json<{ items: ApiWorker[] }>("GET", "/api/v1/workers")).items;
   }
 
+  /** The worker gets no new jobs and finishes its running ones; `draining: false` undoes it. */
+  async drain(workerId: string, draining = true): Promise<ApiWorker> {
+    const path = `/api/v1/workers/${encodeURIComponent(workerId)}/drain`;
+    return (await this.#json<{ worker: ApiWorker }>("POST", path, { body: { draining } })).worker;
+  }
+
   async createSchedule(body: Record<string, unknown>): Promise<ApiSchedule> {
-    return (await this.#json<{ schedule: ApiSchedule }>("POST", "/api/v1/schedules", body)).schedule;
+    return (await this.#json<{ schedule: ApiSchedule }>("POST", "/api/v1/schedules", { body })).schedule;
   }
 
   async schedules(): Promise<ApiSchedule[]> {
@@ -198,44 +214,73 @@ export class BosunClient {
   }
 
   async schedule(id: string): Promise<ApiSchedule> {
-    return (await this.#json<{ schedule: ApiSchedule }>("GET", `/api/v1/schedules/${encodeURIComponent(id)}`))
-      .schedule;
+    return (await this.#json<{ schedule: ApiSchedule }>("GET", schedulePath(id))).schedule;
   }
 
   async scheduleAction(id: string, action: "pause" | "resume"): Promise<ApiSchedule> {
-    return (
-      await this.#json<{ schedule: ApiSchedule }>(
-        "POST",
-        `/api/v1/schedules/${encodeURIComponent(id)}/${action}`,
-      )
-    ).schedule;
+    return (await this.#json<{ schedule: ApiSchedule }>("POST", `${schedulePath(id)}/${action}`)).schedule;
   }
 
   async triggerSchedule(id: string): Promise<ApiJob> {
-    return (await this.#json<{ job: ApiJob }>("POST", `/api/v1/schedules/${encodeURIComponent(id)}/trigger`))
-      .job;
+    return (await this.#json<{ job: ApiJob }>("POST", `${schedulePath(id)}/trigger`)).job;
   }
 
   async deleteSchedule(id: string): Promise<void> {
-    await this.#raw("DELETE", `/api/v1/schedules/${encodeURIComponent(id)}`);
+    const res = await this.#send("DELETE", schedulePath(id));
+    await res.body?.cancel();
   }
 
   async scheduleRuns(id: string, limit = 20): Promise<ApiScheduleRun[]> {
-    return (
-      await this.#json<{ items: ApiScheduleRun[] }>(
-        "GET",
-        `/api/v1/schedules/${encodeURIComponent(id)}/runs?limit=${limit}`,
-      )
-    ).items;
+    const path = `${schedulePath(id)}/runs?limit=${limit}`;
+    return (await this.#json<{ items: ApiScheduleRun[] }>("GET", path)).items;
   }
 
-  async drain(workerId: string, draining = true): Promise<ApiWorker> {
-    return (
-      await this.#json<{ worker: ApiWorker }>(
-        "POST",
-        `/api/v1/workers/${encodeURIComponent(workerId)}/drain`,
-        { draining },
-      )
-    ).worker;
+  async #send(method: string, path: string, opts: SendOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { accept: opts.stream ? "text/plain" : "application/json" };
+    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    const limits = [opts.signal, opts.stream ? undefined : AbortSignal.timeout(this.#timeoutMs)];
+    const signal = AbortSignal.any(limits.filter((s): s is AbortSignal => s !== undefined));
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal,
+      });
+    } catch (err) {
+      opts.signal?.throwIfAborted();
+      throw new BosunUnreachableError(this.url, err);
+    }
+    if (!res.ok) throw await apiError(res, method, path);
+    return res;
+  }
+
+  async #json<T>(method: string, path: string, opts: SendOptions = {}): Promise<T> {
+    const res = await this.#send(method, path, opts);
+    const text = await this.#read(res, () => res.text(), opts.signal);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new BosunUnreachableError(
+        this.url,
+        undefined,
+        `${method} ${path} did not answer JSON; is it a Bosun server?`,
+      );
+    }
+  }
+
+  /** Reading the body can fail too (reset, timeout); that is the server going away, not an API error. */
+  async #read<T>(res: Response, read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      signal?.throwIfAborted();
+      throw new BosunUnreachableError(this.url, err, `the answer to ${res.url || "a request"} was cut off`);
+    }
   }
 }
+
+const jobPath = (id: string) => `/api/v1/jobs/${encodeURIComponent(id)}`;
+const schedulePath = (id: string) => `/api/v1/schedules/${encodeURIComponent(id)}`;

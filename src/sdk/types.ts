@@ -1,8 +1,17 @@
 /**
- * Wire types of the REST API (what JSON the server sends). Times are ISO 8601 strings. The server's
- * schemas (src/api/schemas.ts) are the source of truth; these mirror them for clients.
+ * Wire types of the REST API: the JSON the server sends and accepts, times as ISO 8601 strings. Plain
+ * interfaces with no imports and no runtime code, so the server, the CLI, the dashboard and any client can
+ * share them. The server's schemas (src/api/schemas.ts) are the source of truth; these mirror them.
  */
 export type JobStatus = "pending" | "scheduled" | "queued" | "running" | "completed" | "failed" | "cancelled";
+
+export interface Backoff {
+  type: "exponential" | "fixed";
+  delayMs: number;
+  maxDelayMs?: number;
+  /** 0..1: the share of the delay that is randomised (spreads retries of many jobs that failed at once). */
+  jitter?: number;
+}
 
 export interface ApiJobError {
   code: string;
@@ -19,7 +28,7 @@ export interface ApiJob {
   priority: number;
   attempts: number;
   maxAttempts: number;
-  backoff: { type: "exponential" | "fixed"; delayMs: number; maxDelayMs?: number; jitter?: number };
+  backoff: Backoff;
   timeoutMs: number | null;
   runAt: string | null;
   createdAt: string | null;
@@ -47,11 +56,24 @@ export interface SubmitJob {
   runAt?: string;
   delayMs?: number;
   maxAttempts?: number;
-  backoff?: { type: "exponential" | "fixed"; delayMs: number; maxDelayMs?: number; jitter?: number };
+  backoff?: Backoff;
   timeoutMs?: number;
   idempotencyKey?: string;
   tags?: string[];
   constraints?: Record<string, string>;
+}
+
+/** What a shell job's `result` holds (the tails of its output; the full log is at /jobs/:id/logs). */
+export interface ShellResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface JobPage {
+  items: ApiJob[];
+  /** Pass as `cursor` to get the next page; null on the last page. */
+  nextCursor: string | null;
 }
 
 export interface ApiAttempt {
@@ -78,16 +100,30 @@ export interface ApiMetrics {
   extra?: Record<string, unknown>;
 }
 
+export interface ApiHealth {
+  status: "ok";
+  nodeId: string;
+  version: string;
+}
+
+export interface ApiReady {
+  status: "ready";
+}
+
+export interface ApiNode {
+  id: string;
+  address: string;
+  role: "leader" | "follower" | "lost";
+  lastSeenAt: string;
+  startedAt?: string;
+  version: string;
+}
+
 export interface ApiCluster {
+  /** The node that answered. */
   self: string;
   leader: string | null;
-  nodes: {
-    id: string;
-    address: string;
-    role: "leader" | "follower" | "lost";
-    lastSeenAt: string;
-    version: string;
-  }[];
+  nodes: ApiNode[];
 }
 
 export interface ApiWorker {
@@ -104,6 +140,7 @@ export interface ApiWorker {
 }
 
 export interface ListQuery {
+  /** One status or several (sent comma-separated). */
   status?: JobStatus | JobStatus[];
   queue?: string;
   type?: string;
