@@ -1,32 +1,80 @@
 /**
- * The `bosun` command line: server roles (start, server, worker) and client verbs. Every command lives in
- * its own file under commands/; main() returns the exit code (nothing calls process.exit) and takes its
- * output streams as arguments, so tests run it in-process.
+ * The `bosun` command line: server roles (start, server, worker) and the client verbs of a running server.
+ * Every command lives in its own file under commands/ and exports register(program, ctx). main() returns
+ * the exit code (nothing calls process.exit) and takes its output streams and environment as arguments,
+ * so tests run it in-process.
+ *
+ * Exit codes: 0 success; 1 an API error, bad input or a failed job; 2 the server cannot be reached;
+ * `wait` and `submit --wait` exit with the job's own code (124 when `wait --timeout` runs out).
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { VERSION } from "../runtime/version.ts";
 import { BosunApiError, BosunUnreachableError } from "../sdk/client.ts";
 import * as cluster from "./commands/cluster.ts";
 import * as jobs from "./commands/jobs.ts";
 import * as schedules from "./commands/schedules.ts";
-import * as server from "./commands/server.ts";
-import * as start from "./commands/start.ts";
 import * as submit from "./commands/submit.ts";
-import * as worker from "./commands/worker.ts";
 import { type CliContext, createContext, type Io, processIo } from "./context.ts";
 
-export function buildProgram(ctx: CliContext): Command {
-  const program = new Command("bosun")
+interface CommandModule {
+  register(program: Command, ctx: CliContext): void;
+}
+
+const CLIENT_COMMANDS: CommandModule[] = [submit, jobs, schedules, cluster];
+
+// The server roles pull in the whole server (Fastify, stores, executors): about 0.9 s of imports that a
+// `bosun status` does not need (0.1 s without them). They are loaded only when they may be used.
+const loadRoles = async (): Promise<CommandModule[]> =>
+  Promise.all([
+    import("./commands/start.ts"),
+    import("./commands/server.ts"),
+    import("./commands/worker.ts"),
+  ]);
+
+function baseProgram(ctx: CliContext): Command {
+  return new Command("bosun")
     .description("Bosun: a durable, distributed job orchestrator")
     .version(VERSION)
-    .option("-s, --server <url>", "Bosun server URL (BOSUN_URL, default http://127.0.0.1:8080)")
-    .option("--token <token>", "API token (BOSUN_TOKEN)")
-    .option("-o, --output <format>", "table or json", "table")
-    .showHelpAfterError()
+    .option(
+      "--server <url>",
+      "Bosun server URL (BOSUN_URL, default http://127.0.0.1:8080; token: BOSUN_TOKEN)",
+    )
+    .addOption(
+      new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
+    )
+    .showHelpAfterError("(bosun help <command> shows the usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) });
-  for (const mod of [start, server, worker, submit, jobs, schedules, cluster]) mod.register(program, ctx);
+}
+
+/** The program with the given role modules (start, server, worker) and every client command. */
+export function buildProgram(ctx: CliContext, roles: CommandModule[] = []): Command {
+  const program = baseProgram(ctx);
+  for (const mod of [...roles, ...CLIENT_COMMANDS]) mod.register(program, ctx);
   return program;
+}
+
+/**
+ * The command word in argv (after node and the script), skipping global options and their values, or
+ * undefined when there is none (`bosun`, `bosun --help`).
+ */
+export function commandWord(program: Command, args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return undefined;
+    if (!arg.startsWith("-") || arg === "-") return arg;
+    if (arg.includes("=")) continue;
+    const opt = program.options.find((o) => o.long === arg || o.short === arg);
+    if (opt && (opt.required || opt.optional)) i++;
+  }
+  return undefined;
+}
+
+async function rolesFor(argv: string[], ctx: CliContext): Promise<CommandModule[]> {
+  const word = commandWord(baseProgram(ctx), argv.slice(2));
+  const clientNames = new Set(buildProgram(ctx).commands.flatMap((c) => [c.name(), ...c.aliases()]));
+  // Help, an unknown word (so commander can suggest) and the roles themselves need the full program.
+  return word !== undefined && clientNames.has(word) ? [] : loadRoles();
 }
 
 export async function main(
@@ -35,11 +83,12 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const ctx = createContext(io, env);
-  const program = buildProgram(ctx);
   try {
+    const program = buildProgram(ctx, await rolesFor(argv, ctx));
     await program.parseAsync(argv);
     return ctx.exitCode;
   } catch (err) {
+    // Commander has already printed its message (usage errors, --help, --version).
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof BosunUnreachableError) {
       io.err(

@@ -1,16 +1,15 @@
-/** Cluster commands: nodes, workers, drain. */
+/** Cluster commands: nodes (and the leader), workers with their load, drain a worker. */
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
-import { ago, table } from "../output.ts";
+import { ago, emit, labels, table } from "../output.ts";
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("nodes")
-    .description("list server nodes and the leader")
+    .description("list server nodes and the leader (* marks the node that answered)")
     .action(async (_f, cmd: Command) => {
       const c = await ctx.client(cmd).cluster();
-      if (ctx.json(cmd)) return ctx.io.out(`${JSON.stringify(c, null, 2)}\n`);
-      ctx.io.out(
+      emit(ctx, cmd, c, () =>
         table(
           ["ID", "ROLE", "ADDRESS", "LAST SEEN", "VERSION"],
           c.nodes.map((n) => [
@@ -28,21 +27,18 @@ export function register(program: Command, ctx: CliContext): void {
     .command("workers")
     .description("list workers with their load")
     .action(async (_f, cmd: Command) => {
-      const ws = await ctx.client(cmd).workers();
-      if (ctx.json(cmd)) return ctx.io.out(`${JSON.stringify(ws, null, 2)}\n`);
-      ctx.io.out(
-        ws.length === 0
+      const items = await ctx.client(cmd).workers();
+      emit(ctx, cmd, { items }, () =>
+        items.length === 0
           ? "no workers\n"
           : table(
               ["ID", "STATUS", "RUNNING", "CAPACITY", "LABELS", "LAST SEEN"],
-              ws.map((w) => [
+              items.map((w) => [
                 w.id,
                 w.status,
                 String(w.running),
                 String(w.capacity),
-                Object.entries(w.labels)
-                  .map(([k, v]) => `${k}=${v}`)
-                  .join(",") || "-",
+                labels(w.labels),
                 ago(w.lastSeenAt),
               ]),
             ),
@@ -56,6 +52,6 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--undo", "let the worker take jobs again")
     .action(async (id: string, f: { undo?: boolean }, cmd: Command) => {
       const w = await ctx.client(cmd).drain(id, !f.undo);
-      ctx.io.out(ctx.json(cmd) ? `${JSON.stringify(w, null, 2)}\n` : `${w.id} ${w.status}\n`);
+      emit(ctx, cmd, w, () => `${w.id} ${w.status}\n`);
     });
 }

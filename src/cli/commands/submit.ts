@@ -1,11 +1,15 @@
-/** `bosun submit [options] -- <command…>`: enqueue a job; with --wait, follow its log and exit with its code. */
+/**
+ * `bosun submit [options] -- <command…>`: enqueue a job. With --wait it follows the job's log and exits
+ * with the job's exit code, so `bosun submit --wait -- make test` can stand in for `make test`.
+ */
 import type { Command } from "commander";
 import type { SubmitJob } from "../../sdk/types.ts";
 import type { CliContext } from "../context.ts";
-import { jobExitCode } from "../output.ts";
+import { emit, jobExitCode } from "../output.ts";
 import { followUntilDone } from "./follow.ts";
+import { int, json, nonNegativeInt, positiveInt } from "./parse.ts";
 
-interface SubmitFlags {
+export interface SubmitFlags {
   type: string;
   queue?: string;
   priority?: string;
@@ -19,41 +23,47 @@ interface SubmitFlags {
   wait?: boolean;
 }
 
-const int = (name: string, v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got "${v}"`);
-  return n;
-};
-
+/**
+ * The request body. For shell jobs the words after `--` are joined with spaces into payload.command (as
+ * ssh joins its command words) and bash runs it; --payload may add other keys (env, say).
+ */
 export function buildJob(words: string[], f: SubmitFlags): SubmitJob {
-  let payload: unknown;
-  if (f.payload !== undefined) {
-    try {
-      payload = JSON.parse(f.payload);
-    } catch {
-      throw new Error("--payload must be JSON");
-    }
-  } else if (f.type === "shell") {
-    if (words.length === 0) throw new Error("give the command after --, e.g. bosun submit -- echo hello");
-    payload = { command: words.join(" ") };
+  let payload = f.payload === undefined ? undefined : json("payload", f.payload);
+  if (f.type === "shell" && words.length > 0) {
+    if (payload !== undefined && (typeof payload !== "object" || payload === null || Array.isArray(payload)))
+      throw new Error("--payload of a shell job must be a JSON object");
+    payload = { ...(payload as object | undefined), command: words.join(" ") };
+  } else if (f.type === "shell" && payload === undefined) {
+    throw new Error("give the command after --, e.g. bosun submit -- echo hello");
+  } else if (words.length > 0) {
+    throw new Error(
+      `the words after -- are a shell command; give a ${f.type} job its payload with --payload`,
+    );
   }
-  const constraints = f.constraint?.length
-    ? Object.fromEntries(f.constraint.map((c) => c.split("=", 2) as [string, string]))
-    : undefined;
-  const job: SubmitJob = { type: f.type, payload };
+  const job: SubmitJob = { type: f.type };
+  if (payload !== undefined) job.payload = payload;
   const set = <K extends keyof SubmitJob>(k: K, v: SubmitJob[K] | undefined) => {
     if (v !== undefined) job[k] = v;
   };
   set("queue", f.queue);
   set("priority", int("priority", f.priority));
-  set("maxAttempts", int("max-attempts", f.maxAttempts));
-  set("timeoutMs", int("timeout", f.timeout));
-  set("delayMs", int("delay", f.delay));
+  set("maxAttempts", positiveInt("max-attempts", f.maxAttempts));
+  set("timeoutMs", positiveInt("timeout", f.timeout));
+  set("delayMs", nonNegativeInt("delay", f.delay));
   set("idempotencyKey", f.idempotencyKey);
   set("tags", f.tag?.length ? f.tag : undefined);
-  set("constraints", constraints);
+  set("constraints", f.constraint?.length ? parseConstraints(f.constraint) : undefined);
   return job;
+}
+
+function parseConstraints(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new Error(`--constraint must be key=value, got "${pair}"`);
+    out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -62,14 +72,15 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command("submit")
     .description("enqueue a job; for shell jobs the words after -- are the command")
+    .usage("[options] -- <command...>")
     .argument("[command...]", "the shell command (after --)")
-    .option("-t, --type <type>", "job type", "shell")
-    .option("-q, --queue <queue>", "queue")
+    .option("-t, --type <type>", "job type: shell, http, sleep or a handler name", "shell")
+    .option("-q, --queue <queue>", "queue (default: default)")
     .option("-p, --priority <n>", "priority: higher runs first")
     .option("--max-attempts <n>", "attempts before the job fails")
     .option("--timeout <ms>", "hard limit of one attempt")
     .option("--delay <ms>", "start no sooner than this")
-    .option("--payload <json>", "the payload as JSON (for non-shell types)")
+    .option("--payload <json>", "the payload as JSON (for shell jobs, extra keys such as env)")
     .option("--idempotency-key <key>", "enqueueing the same key again returns the existing job")
     .option("--tag <tag>", "a tag (repeatable)", collect)
     .option("--constraint <k=v>", "a worker label the job needs (repeatable)", collect)
@@ -77,15 +88,15 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (words: string[], flags: SubmitFlags, cmd: Command) => {
       const client = ctx.client(cmd);
       const job = await client.submit(buildJob(words, flags));
-      if (!flags.wait) {
-        ctx.io.out(ctx.json(cmd) ? `${JSON.stringify(job, null, 2)}\n` : `${job.id}\n`);
-        return;
-      }
+      if (!flags.wait) return emit(ctx, cmd, job, () => `${job.id}\n`);
+      // The log goes to stdout untouched (it is the command's output); Bosun's own words go to stderr.
       if (!ctx.json(cmd)) ctx.io.err(`submitted ${job.id}\n`);
       const done = await followUntilDone(client, job.id, ctx, !ctx.json(cmd));
-      if (ctx.json(cmd)) ctx.io.out(`${JSON.stringify(done, null, 2)}\n`);
-      else if (done.status !== "completed")
-        ctx.io.err(`job ${done.id} ${done.status}: ${done.error?.code ?? ""} ${done.error?.message ?? ""}\n`);
+      emit(ctx, cmd, done, () => "");
+      if (!ctx.json(cmd) && done.status !== "completed") {
+        const why = done.error ? `: ${done.error.code}: ${done.error.message}` : "";
+        ctx.io.err(`bosun: job ${done.id} ${done.status}${why}\n`);
+      }
       ctx.exitCode = jobExitCode(done);
     });
 }
