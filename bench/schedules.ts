@@ -30,7 +30,14 @@ await bosun.runtime.scheduler.stop();
 const counts = await bosun.runtime.store.counts();
 const fires = counts.byStatus.queued ?? 0;
 console.log(
-  JSON.stringify({ schedules: n, seconds, fires, firesPerSecond: Math.round(fires / seconds), enqueueDriftMs: drift, rssMb: Math.round(process.memoryUsage().rss / 1e6) }),
+  JSON.stringify({
+    schedules: n,
+    seconds,
+    fires,
+    firesPerSecond: Math.round(fires / seconds),
+    enqueueDriftMs: drift,
+    rssMb: Math.round(process.memoryUsage().rss / 1e6),
+  }),
 );
 await bosun.stop(0);
 await rm(dir, { recursive: true, force: true });

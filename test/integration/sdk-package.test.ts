@@ -18,8 +18,12 @@ describe("bosun package", () => {
     });
     await bosun.start({ concurrency: 2 });
     const one = await bosun.enqueue({ type: "square", payload: { n: 3 } });
-    const many = await bosun.enqueueMany([{ type: "square", payload: { n: 4 } }, { type: "square", payload: { n: 5 } }]);
-    for (const j of [one, ...many]) await waitUntil(async () => (await bosun.getJob(j.id)).status === "completed");
+    const many = await bosun.enqueueMany([
+      { type: "square", payload: { n: 4 } },
+      { type: "square", payload: { n: 5 } },
+    ]);
+    for (const j of [one, ...many])
+      await waitUntil(async () => (await bosun.getJob(j.id)).status === "completed");
     assert.equal((await bosun.getJob(one.id)).result, 9);
     assert.deepEqual(seen.sort(), [3, 4, 5]);
     await bosun.stop();
@@ -34,7 +38,10 @@ describe("bosun package", () => {
       const done = await client.wait(job.id, { timeoutMs: 10_000 });
       assert.equal(done.status, "completed");
       assert.match(await client.logs(job.id), /typed/);
-      await assert.rejects(client.get("nope"), (e: Error & { code?: string; status?: number }) => e.code === "JOB_NOT_FOUND" && e.status === 404);
+      await assert.rejects(
+        client.get("nope"),
+        (e: Error & { code?: string; status?: number }) => e.code === "JOB_NOT_FOUND" && e.status === 404,
+      );
       await assert.rejects(new BosunClient({ url: "http://127.0.0.1:1" }).health(), /cannot reach/);
     } finally {
       await s.stop();
