@@ -23,7 +23,8 @@ import type {
   StoredLogChunk,
 } from "../store.ts";
 import { connect, migrate, type Sql } from "./connection.ts";
-import { jsonOrNull, toAttempt, toJob, toJobState } from "./rows.ts";
+import { appendLogs, cancelJob, counts, listAttempts, listJobs, readLogs, retryJob } from "./job-queries.ts";
+import { jsonOrNull, toJob, toJobState } from "./rows.ts";
 
 export interface PostgresStoreOptions {
   url: string;
@@ -347,36 +348,12 @@ export class PostgresStore implements Store {
       WHERE j.id = i.id AND j.attempts = i.attempt AND j.status = 'running'`;
   }
 
-  async cancel(id: string, now: number): Promise<ChangeOutcome> {
-    return this.sql.begin(async (tx) => {
-      const [row] = await tx`SELECT * FROM jobs WHERE id = ${id} FOR UPDATE`;
-      if (!row) return { ok: false, reason: "not_found" } as const;
-      const job = toJob(row);
-      if (job.status === "completed" || job.status === "failed" || job.status === "cancelled")
-        return { ok: false, reason: "invalid_state", job } as const;
-      const error = { code: "CANCELLED", message: "The job was cancelled" };
-      const [updated] =
-        await tx`UPDATE jobs SET status = 'cancelled', error = ${this.sql.json(error)}, finished_at = ${now},
-        updated_at = ${now}, lease_expires_at = NULL WHERE id = ${id} RETURNING *`;
-      if (job.status === "running")
-        await tx`INSERT INTO job_attempts (job_id, attempt, status, started_at, finished_at, worker_id, error)
-          VALUES (${id}, ${job.attempts}, 'cancelled', ${job.startedAt ?? now}, ${now}, ${job.workerId}, ${this.sql.json(error)})
-          ON CONFLICT (job_id, attempt) DO NOTHING`;
-      return { ok: true, job: toJob(updated!) } as const;
-    });
+  cancel(id: string, now: number): Promise<ChangeOutcome> {
+    return cancelJob(this.sql, id, now);
   }
 
-  async retry(id: string, now: number): Promise<ChangeOutcome> {
-    return this.sql.begin(async (tx) => {
-      const [row] = await tx`SELECT * FROM jobs WHERE id = ${id} FOR UPDATE`;
-      if (!row) return { ok: false, reason: "not_found" } as const;
-      if (row.status !== "failed" && row.status !== "cancelled")
-        return { ok: false, reason: "invalid_state", job: toJob(row) } as const;
-      const [updated] = await tx`UPDATE jobs SET status = 'queued', run_at = ${now}, updated_at = ${now},
-          finished_at = NULL, error = NULL, result = NULL, worker_id = NULL, max_attempts = attempts + attempt_budget
-        WHERE id = ${id} RETURNING *`;
-      return { ok: true, job: toJob(updated!) } as const;
-    });
+  retry(id: string, now: number): Promise<ChangeOutcome> {
+    return retryJob(this.sql, id, now);
   }
 
   async getJob(id: string): Promise<Job | null> {
@@ -389,54 +366,23 @@ export class PostgresStore implements Store {
     return (await this.sql`SELECT * FROM jobs WHERE id = ANY(${this.sql.array(ids)}::text[])`).map(toJob);
   }
 
-  async listJobs(q: JobQuery): Promise<Job[]> {
-    const sql = this.sql;
-    const rows = await sql`SELECT * FROM jobs WHERE true
-      ${q.status?.length ? sql`AND status = ANY(${sql.array(q.status)}::text[])` : sql``}
-      ${q.queue !== undefined ? sql`AND queue = ${q.queue}` : sql``}
-      ${q.type !== undefined ? sql`AND type = ${q.type}` : sql``}
-      ${q.owner !== undefined ? sql`AND owner = ${q.owner}` : sql``}
-      ${q.scheduleId !== undefined ? sql`AND schedule_id = ${q.scheduleId}` : sql``}
-      ${q.beforeSeq !== undefined ? sql`AND seq < ${q.beforeSeq}` : sql``}
-      ORDER BY seq DESC LIMIT ${q.limit}`;
-    return rows.map(toJob);
+  listJobs(q: JobQuery): Promise<Job[]> {
+    return listJobs(this.sql, q);
   }
 
-  async listAttempts(jobId: string): Promise<Attempt[]> {
-    return (await this.sql`SELECT * FROM job_attempts WHERE job_id = ${jobId} ORDER BY attempt`).map(
-      toAttempt,
-    );
+  listAttempts(jobId: string): Promise<Attempt[]> {
+    return listAttempts(this.sql, jobId);
   }
 
-  async counts(): Promise<JobCounts> {
-    const out: JobCounts = { byStatus: {}, byQueue: {} };
-    for (const r of await this
-      .sql`SELECT queue, status, COUNT(*)::int AS n FROM jobs GROUP BY queue, status`) {
-      const status = r.status as keyof JobCounts["byStatus"];
-      const n = Number(r.n);
-      out.byStatus[status] = (out.byStatus[status] ?? 0) + n;
-      out.byQueue[r.queue as string] = { ...out.byQueue[r.queue as string], [status]: n };
-    }
-    return out;
+  counts(): Promise<JobCounts> {
+    return counts(this.sql);
   }
 
-  async appendLogs(chunks: LogChunk[]): Promise<void> {
-    if (chunks.length === 0) return;
-    const sql = this.sql;
-    await sql`INSERT INTO job_logs (job_id, at, stream, data)
-      SELECT * FROM unnest(${sql.array(chunks.map((c) => c.jobId))}::text[], ${sql.array(chunks.map((c) => c.at))}::bigint[],
-        ${sql.array(chunks.map((c) => c.stream))}::text[], ${sql.array(chunks.map((c) => c.data))}::text[])`;
+  appendLogs(chunks: LogChunk[]): Promise<void> {
+    return appendLogs(this.sql, chunks);
   }
 
-  async readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]> {
-    const rows = await this.sql`SELECT id, at, stream, data FROM job_logs
-      WHERE job_id = ${jobId} AND id > ${afterSeq} ORDER BY id LIMIT ${limit}`;
-    return rows.map((r) => ({
-      jobId,
-      seq: Number(r.id),
-      at: Number(r.at),
-      stream: r.stream as StoredLogChunk["stream"],
-      data: r.data as string,
-    }));
+  readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]> {
+    return readLogs(this.sql, jobId, afterSeq, limit);
   }
 }

@@ -1,0 +1,89 @@
+/**
+ * Every statement of the SQLite job store, prepared once per connection. Status literals are inlined so
+ * partial indexes apply, and hot statements name their index (see sqlite-store.ts for why).
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { JOB_STATE_COLUMNS } from "./rows.ts";
+
+export type Statements = ReturnType<typeof prepare>;
+
+export function prepare(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    insertJob:
+      p(`INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, attempt_budget, backoff,
+        timeout_ms, run_at, created_at, updated_at, idempotency_key, owner, tags, constraints, schedule_id, scheduled_time)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO NOTHING RETURNING *`),
+    byIdempotencyKey: p("SELECT * FROM jobs WHERE idempotency_key = ?"),
+    byFire: p("SELECT * FROM jobs WHERE schedule_id = ? AND scheduled_time = ?"),
+    byId: p("SELECT * FROM jobs WHERE id = ?"),
+    byIds: p("SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))"),
+    promote: p(
+      "UPDATE jobs INDEXED BY jobs_due SET status = 'queued', updated_at = ? WHERE status = 'scheduled' AND run_at <= ?",
+    ),
+    nextRunAt: p("SELECT MIN(run_at) AS run_at FROM jobs INDEXED BY jobs_due WHERE status = 'scheduled'"),
+    candidates: p(`SELECT seq, id, queue, type, constraints FROM jobs INDEXED BY jobs_ready
+      WHERE status = 'queued'
+        AND (? IS NULL OR queue IN (SELECT value FROM json_each(?)))
+        AND (? IS NULL OR type IN (SELECT value FROM json_each(?)))
+      ORDER BY priority DESC, seq LIMIT ?`),
+    claimMany: p(`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, started_at = ?,
+        lease_expires_at = ?, updated_at = ?, progress = NULL
+      WHERE seq IN (SELECT value FROM json_each(?)) AND status = 'queued'
+      RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time`),
+    // Each batch item is [jobId, attempt, workerId, result, exitCode, httpStatus].
+    // sqlite_autoindex_jobs_1 is the index of `id UNIQUE`: without the hint the planner scans by status.
+    completeMany:
+      p(`UPDATE jobs INDEXED BY sqlite_autoindex_jobs_1 SET status = 'completed', result = c.result, finished_at = ?, updated_at = ?,
+        lease_expires_at = NULL, error = NULL
+      FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt, value ->> 2 AS worker, value -> 3 AS result
+            FROM json_each(?)) AS c
+      WHERE jobs.id = c.id AND jobs.status = 'running' AND jobs.attempts = c.attempt AND jobs.worker_id = c.worker
+      RETURNING ${JOB_STATE_COLUMNS}`),
+    completedAttempts: p(`INSERT OR IGNORE INTO job_attempts
+        (job_id, attempt, status, started_at, finished_at, worker_id, exit_code, http_status)
+      SELECT j.id, j.attempts, 'completed', COALESCE(j.started_at, ?), j.finished_at, j.worker_id,
+        c.value ->> 4, c.value ->> 5
+      FROM json_each(?) AS c JOIN jobs j INDEXED BY sqlite_autoindex_jobs_1 ON j.id = c.value ->> 0
+      WHERE j.status = 'completed' AND j.finished_at = ? AND j.attempts = c.value ->> 1 AND j.worker_id = c.value ->> 2`),
+    leaseRow: p(`SELECT attempts, max_attempts, backoff, started_at FROM jobs
+      WHERE id = ? AND status = 'running' AND attempts = ? AND worker_id = ?`),
+    failOne: p(`UPDATE jobs SET status = ?, run_at = ?, error = ?, finished_at = ?, updated_at = ?,
+        lease_expires_at = NULL
+      WHERE id = ? RETURNING ${JOB_STATE_COLUMNS}`),
+    insertAttempt: p(`INSERT OR REPLACE INTO job_attempts
+      (job_id, attempt, status, started_at, finished_at, worker_id, exit_code, http_status, error)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    releaseOne:
+      p(`UPDATE jobs SET status = 'queued', attempts = attempts - 1, worker_id = NULL, started_at = NULL,
+        lease_expires_at = NULL, run_at = ?, updated_at = ?
+      WHERE id = ? AND status = 'running' AND attempts = ? AND worker_id = ?
+      RETURNING ${JOB_STATE_COLUMNS}`),
+    renewLeases: p(
+      "UPDATE jobs INDEXED BY jobs_worker SET lease_expires_at = ?, updated_at = ? WHERE worker_id = ? AND status = 'running'",
+    ),
+    heldBy: p("SELECT id FROM jobs INDEXED BY jobs_worker WHERE worker_id = ? AND status = 'running'"),
+    expired: p(
+      "SELECT id, attempts, worker_id FROM jobs INDEXED BY jobs_lease WHERE status = 'running' AND lease_expires_at < ? LIMIT ?",
+    ),
+    runningOfWorkers: p(`SELECT id, attempts, worker_id FROM jobs INDEXED BY jobs_worker
+      WHERE status = 'running' AND worker_id IN (SELECT value FROM json_each(?))`),
+    setProgress: p(
+      "UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND attempts = ? AND status = 'running'",
+    ),
+    cancelOne: p(`UPDATE jobs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?,
+        lease_expires_at = NULL WHERE id = ? RETURNING *`),
+    retryOne:
+      p(`UPDATE jobs SET status = 'queued', run_at = ?, updated_at = ?, finished_at = NULL, error = NULL,
+        result = NULL, worker_id = NULL, max_attempts = attempts + attempt_budget
+      WHERE id = ? RETURNING *`),
+    attempts: p("SELECT * FROM job_attempts WHERE job_id = ? ORDER BY attempt"),
+    counts: p("SELECT queue, status, COUNT(*) AS n FROM jobs GROUP BY queue, status"),
+    appendLog: p(`INSERT INTO job_logs (job_id, seq, at, stream, data)
+      VALUES (?, COALESCE((SELECT MAX(seq) FROM job_logs WHERE job_id = ?), 0) + 1, ?, ?, ?)`),
+    readLogs: p(
+      "SELECT seq, at, stream, data FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ),
+  };
+}
