@@ -6,7 +6,7 @@ import { toAttempt, toJob } from "./rows.ts";
 
 export async function listJobs(sql: Sql, q: JobQuery): Promise<Job[]> {
   const rows = await sql`SELECT * FROM jobs WHERE true
-      ${q.status?.length ? sql`AND status = ANY(${sql.array(q.status)}::text[])` : sql``}
+      ${q.status?.length ? sql`AND status = ANY(${sql.array(q.status, 25)}::text[])` : sql``}
       ${q.queue !== undefined ? sql`AND queue = ${q.queue}` : sql``}
       ${q.type !== undefined ? sql`AND type = ${q.type}` : sql``}
       ${q.owner !== undefined ? sql`AND owner = ${q.owner}` : sql``}
@@ -34,8 +34,20 @@ export async function counts(sql: Sql): Promise<JobCounts> {
 export async function appendLogs(sql: Sql, chunks: LogChunk[]): Promise<void> {
   if (chunks.length === 0) return;
   await sql`INSERT INTO job_logs (job_id, at, stream, data)
-      SELECT * FROM unnest(${sql.array(chunks.map((c) => c.jobId))}::text[], ${sql.array(chunks.map((c) => c.at))}::bigint[],
-        ${sql.array(chunks.map((c) => c.stream))}::text[], ${sql.array(chunks.map((c) => c.data))}::text[])`;
+      SELECT * FROM unnest(${sql.array(
+        chunks.map((c) => c.jobId),
+        25,
+      )}::text[], ${sql.array(
+        chunks.map((c) => c.at),
+        20,
+      )}::bigint[],
+        ${sql.array(
+          chunks.map((c) => c.stream),
+          25,
+        )}::text[], ${sql.array(
+          chunks.map((c) => c.data),
+          25,
+        )}::text[])`;
 }
 
 export async function readLogs(

@@ -120,7 +120,13 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
     if (fires.length === 0) return;
     const sql = this.#sql;
     await sql`UPDATE schedules s SET last_fire_time = f.time
-      FROM unnest(${sql.array(fires.map((f) => f.id))}::text[], ${sql.array(fires.map((f) => f.time))}::bigint[]) AS f(id, time)
+      FROM unnest(${sql.array(
+        fires.map((f) => f.id),
+        25,
+      )}::text[], ${sql.array(
+        fires.map((f) => f.time),
+        20,
+      )}::bigint[]) AS f(id, time)
       WHERE s.id = f.id AND (s.last_fire_time IS NULL OR s.last_fire_time < f.time)`;
   }
 

@@ -57,7 +57,7 @@ export class PostgresStore implements Store {
 
   constructor(opts: PostgresStoreOptions) {
     this.schema = opts.schema ?? "bosun";
-    this.sql = connect({ url: opts.url, schema: this.schema, max: opts.poolSize ?? 10 });
+    this.sql = connect({ url: opts.url, schema: this.schema, max: opts.poolSize ?? 10, asyncCommit: true });
   }
 
   async migrate(): Promise<void> {
@@ -76,6 +76,8 @@ export class PostgresStore implements Store {
     if (jobs.length === 0) return [];
     const sql = this.sql;
     return sql.begin(async (tx) => {
+      // The session commits asynchronously (connection.ts); an accepted job must be on disk when we answer.
+      await tx`SET LOCAL synchronous_commit = on`;
       const out: EnqueueOutcome[] = [];
       // One multi-row INSERT; conflicts (idempotency key, schedule fire) are looked up afterwards.
       const rows = jobs.map((j) => ({
@@ -140,9 +142,11 @@ export class PostgresStore implements Store {
     const types = req.workers.some((w) => w.types === null)
       ? null
       : [...new Set(req.workers.flatMap((w) => w.types!))];
+    // Queue and type filter the walk of jobs_ready in priority order (bitmap scans are off for Bosun's
+    // sessions, see connection.ts, so the planner cannot turn this into a sort of every queued job).
     const filters = sql`status = 'queued'
-      ${queues ? sql`AND queue = ANY(${sql.array(queues)}::text[])` : sql``}
-      ${types ? sql`AND type = ANY(${sql.array(types)}::text[])` : sql``}`;
+      ${queues ? sql`AND queue = ANY(${sql.array(queues, 25)}::text[])` : sql``}
+      ${types ? sql`AND type = ANY(${sql.array(types, 25)}::text[])` : sql``}`;
     const toClaim = (r: Record<string, unknown>, workerId: string): Claim => ({
       id: r.id as string,
       attempt: Number(r.attempts),
@@ -186,7 +190,13 @@ export class PostgresStore implements Store {
       const claimed =
         await tx`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = p.worker_id,
           started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
-        FROM unnest(${sql.array(placed.map(([id]) => seqOf.get(id)!))}::bigint[], ${sql.array(placed.map(([, w]) => w))}::text[])
+        FROM unnest(${sql.array(
+          placed.map(([id]) => seqOf.get(id)!),
+          20,
+        )}::bigint[], ${sql.array(
+          placed.map(([, w]) => w),
+          25,
+        )}::text[])
           AS p(seq, worker_id)
         WHERE jobs.seq = p.seq
         RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id, jobs.scheduled_time`;
@@ -198,9 +208,27 @@ export class PostgresStore implements Store {
     if (items.length === 0) return [];
     const sql = this.sql;
     const rows = await sql`WITH input AS (
-        SELECT * FROM unnest(${sql.array(items.map((c) => c.jobId))}::text[], ${sql.array(items.map((c) => c.attempt))}::int[],
-          ${sql.array(items.map((c) => c.workerId))}::text[], ${sql.array(items.map((c) => JSON.stringify(c.result ?? null)))}::text[],
-          ${sql.array(items.map((c) => c.exitCode ?? null))}::int[], ${sql.array(items.map((c) => c.httpStatus ?? null))}::int[])
+        SELECT * FROM unnest(${sql.array(
+          items.map((c) => c.jobId),
+          25,
+        )}::text[], ${sql.array(
+          items.map((c) => c.attempt),
+          23,
+        )}::int[],
+          ${sql.array(
+            items.map((c) => c.workerId),
+            25,
+          )}::text[], ${sql.array(
+            items.map((c) => JSON.stringify(c.result ?? null)),
+            25,
+          )}::text[],
+          ${sql.array(
+            items.map((c) => c.exitCode ?? null),
+            23,
+          )}::int[], ${sql.array(
+            items.map((c) => c.httpStatus ?? null),
+            23,
+          )}::int[])
           AS t(id, attempt, worker_id, result, exit_code, http_status)),
       done AS (
         UPDATE jobs j SET status = 'completed', result = i.result::jsonb, finished_at = ${now}, updated_at = ${now},
@@ -229,8 +257,17 @@ export class PostgresStore implements Store {
   async #fail(tx: postgres.TransactionSql, items: FailInput[], now: number): Promise<FinishOutcome[]> {
     const sql = this.sql;
     const current = await tx`SELECT j.id, j.attempts, j.max_attempts, j.backoff, j.started_at, j.worker_id
-      FROM jobs j JOIN unnest(${sql.array(items.map((f) => f.jobId))}::text[], ${sql.array(items.map((f) => f.attempt))}::int[],
-        ${sql.array(items.map((f) => f.workerId))}::text[]) AS i(id, attempt, worker_id)
+      FROM jobs j JOIN unnest(${sql.array(
+        items.map((f) => f.jobId),
+        25,
+      )}::text[], ${sql.array(
+        items.map((f) => f.attempt),
+        23,
+      )}::int[],
+        ${sql.array(
+          items.map((f) => f.workerId),
+          25,
+        )}::text[]) AS i(id, attempt, worker_id)
         ON j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt AND j.worker_id = i.worker_id
       FOR UPDATE OF j`;
     const held = new Map(current.map((r) => [r.id as string, r]));
@@ -246,10 +283,31 @@ export class PostgresStore implements Store {
     });
     const col = <T>(fn: (f: FailInput, i: number) => T) => apply.map(fn);
     const rows = await tx`WITH input AS (
-        SELECT * FROM unnest(${sql.array(col((f) => f.jobId))}::text[], ${sql.array(col((_f, i) => decisions[i]!.status))}::text[],
-          ${sql.array(col((_f, i) => decisions[i]!.runAt))}::bigint[], ${sql.array(col((f) => JSON.stringify(f.error)))}::text[],
-          ${sql.array(col((f) => f.attempt))}::int[], ${sql.array(col((f) => f.exitCode ?? null))}::int[],
-          ${sql.array(col((f) => f.httpStatus ?? null))}::int[])
+        SELECT * FROM unnest(${sql.array(
+          col((f) => f.jobId),
+          25,
+        )}::text[], ${sql.array(
+          col((_f, i) => decisions[i]!.status),
+          25,
+        )}::text[],
+          ${sql.array(
+            col((_f, i) => decisions[i]!.runAt),
+            20,
+          )}::bigint[], ${sql.array(
+            col((f) => JSON.stringify(f.error)),
+            25,
+          )}::text[],
+          ${sql.array(
+            col((f) => f.attempt),
+            23,
+          )}::int[], ${sql.array(
+            col((f) => f.exitCode ?? null),
+            23,
+          )}::int[],
+          ${sql.array(
+            col((f) => f.httpStatus ?? null),
+            23,
+          )}::int[])
           AS t(id, status, run_at, error, attempt, exit_code, http_status)),
       failed AS (
         UPDATE jobs j SET status = i.status, run_at = i.run_at, error = i.error::jsonb,
@@ -276,8 +334,17 @@ export class PostgresStore implements Store {
     const sql = this.sql;
     const rows = await sql`UPDATE jobs j SET status = 'queued', attempts = j.attempts - 1, worker_id = NULL,
         started_at = NULL, lease_expires_at = NULL, run_at = ${now}, updated_at = ${now}
-      FROM unnest(${sql.array(items.map((l) => l.jobId))}::text[], ${sql.array(items.map((l) => l.attempt))}::int[],
-        ${sql.array(items.map((l) => l.workerId))}::text[]) AS i(id, attempt, worker_id)
+      FROM unnest(${sql.array(
+        items.map((l) => l.jobId),
+        25,
+      )}::text[], ${sql.array(
+        items.map((l) => l.attempt),
+        23,
+      )}::int[],
+        ${sql.array(
+          items.map((l) => l.workerId),
+          25,
+        )}::text[]) AS i(id, attempt, worker_id)
       WHERE j.id = i.id AND j.status = 'running' AND j.attempts = i.attempt AND j.worker_id = i.worker_id
       RETURNING ${sql(STATE.map((c) => `j.${c}`))}`;
     const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
@@ -306,7 +373,7 @@ export class PostgresStore implements Store {
 
   async reapWorkers(workerIds: string[], code: string, now: number): Promise<JobState[]> {
     if (workerIds.length === 0) return [];
-    const where = this.sql`status = 'running' AND worker_id = ANY(${this.sql.array(workerIds)}::text[])`;
+    const where = this.sql`status = 'running' AND worker_id = ANY(${this.sql.array(workerIds, 25)}::text[])`;
     return this.#reap(where, 10_000, code, "The worker that ran the attempt is gone", now);
   }
 
@@ -343,8 +410,17 @@ export class PostgresStore implements Store {
     if (items.length === 0) return;
     const sql = this.sql;
     await sql`UPDATE jobs j SET progress = i.progress, updated_at = ${now}
-      FROM unnest(${sql.array(items.map((p) => p.jobId))}::text[], ${sql.array(items.map((p) => p.attempt))}::int[],
-        ${sql.array(items.map((p) => p.progress))}::real[]) AS i(id, attempt, progress)
+      FROM unnest(${sql.array(
+        items.map((p) => p.jobId),
+        25,
+      )}::text[], ${sql.array(
+        items.map((p) => p.attempt),
+        23,
+      )}::int[],
+        ${sql.array(
+          items.map((p) => p.progress),
+          700,
+        )}::real[]) AS i(id, attempt, progress)
       WHERE j.id = i.id AND j.attempts = i.attempt AND j.status = 'running'`;
   }
 
@@ -363,7 +439,7 @@ export class PostgresStore implements Store {
 
   async getJobs(ids: string[]): Promise<Job[]> {
     if (ids.length === 0) return [];
-    return (await this.sql`SELECT * FROM jobs WHERE id = ANY(${this.sql.array(ids)}::text[])`).map(toJob);
+    return (await this.sql`SELECT * FROM jobs WHERE id = ANY(${this.sql.array(ids, 25)}::text[])`).map(toJob);
   }
 
   listJobs(q: JobQuery): Promise<Job[]> {
