@@ -25,8 +25,11 @@ export interface SchedulerOptions {
 
 /** Most missed fires replayed for one schedule with catchUp "all". */
 const MAX_CATCH_UP_FIRES = 1000;
-/** A fire later than this is treated as missed (process stalled, clock jumped) and follows catchUp. */
-const LATE_MS = 1000;
+/**
+ * A fire later than this is treated as missed (process suspended, clock jumped) and follows catchUp.
+ * Generous on purpose: a busy tick (10,000 fires) must not turn the next fires into "missed" ones.
+ */
+const LATE_MS = 10_000;
 const ACTIVE = ["scheduled", "queued", "running"] as const;
 
 interface Entry {
@@ -148,6 +151,8 @@ export class Scheduler {
   async #tick(): Promise<void> {
     const now = this.#o.clock.now();
     const due: { entry: Entry; time: number }[] = [];
+    // Catch-up fires come from #plan, which already put their schedule's next fire on the heap.
+    const caughtUp: { entry: Entry; time: number }[] = [];
     for (let top = this.#heap.peek(); top && top.time <= now; top = this.#heap.peek()) {
       this.#heap.pop();
       const entry = this.#entries.get(top.scheduleId);
@@ -155,17 +160,21 @@ export class Scheduler {
       if (now - top.time > LATE_MS) {
         // Far behind: let catchUp decide which of the missed fires still run, and move on from now.
         this.#entries.delete(top.scheduleId);
-        due.push(...this.#plan({ ...entry.schedule, lastFireTime: top.time - 1 }, now));
+        caughtUp.push(...this.#plan({ ...entry.schedule, lastFireTime: top.time - 1 }, now));
         continue;
       }
       due.push({ entry, time: top.time });
-      const next = nextFire(entry.cron, entry.schedule, top.time);
-      if (next !== null) this.#heap.push({ time: next, scheduleId: top.scheduleId });
     }
     try {
-      await this.#fire(due);
+      await this.#fire([...due, ...caughtUp]);
     } catch (err) {
       this.#o.logger.error({ err }, "firing schedules failed");
+    }
+    // Next fire times are computed after the fires went out: that work does not add to their drift.
+    for (const { entry, time } of due) {
+      if (this.#entries.get(entry.schedule.id) !== entry) continue;
+      const next = nextFire(entry.cron, entry.schedule, time);
+      if (next !== null) this.#heap.push({ time: next, scheduleId: entry.schedule.id });
     }
     this.#arm();
   }
