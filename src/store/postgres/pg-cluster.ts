@@ -5,31 +5,12 @@
  */
 import type { LeaderLock } from "../../cluster/leadership.ts";
 import type { ClusterStore, LeaseState, NodeRecord, WorkerRecord } from "../cluster-store.ts";
+import { decodeNode, decodeWorker, parsedJson } from "../records.ts";
 import { connect, type Sql } from "./connection.ts";
 import type { PostgresStore } from "./postgres-store.ts";
 
-type Row = Record<string, unknown>;
-
-const toNode = (r: Row): NodeRecord => ({
-  id: r.id as string,
-  address: r.address as string,
-  version: r.version as string,
-  startedAt: Number(r.started_at),
-  lastSeenAt: Number(r.last_seen_at),
-});
-
-const toWorker = (r: Row): WorkerRecord => ({
-  id: r.id as string,
-  labels: r.labels as Record<string, string>,
-  capacity: Number(r.capacity),
-  running: Number(r.running),
-  types: r.types as string[],
-  queues: (r.queues as string[] | null) ?? null,
-  draining: r.draining === true,
-  version: (r.version as string | null) ?? null,
-  registeredAt: Number(r.registered_at),
-  lastSeenAt: Number(r.last_seen_at),
-});
+const toNode = decodeNode;
+const toWorker = (r: Record<string, unknown>) => decodeWorker(r, parsedJson);
 
 export class PgClusterStore implements ClusterStore {
   readonly #sql: Sql;

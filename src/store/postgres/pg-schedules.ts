@@ -2,46 +2,11 @@
 import { BosunError } from "../../core/errors.ts";
 import type { Schedule } from "../../scheduler/schedule.ts";
 import type { Alert, AlertStore, ScheduleStore } from "../../scheduler/schedule-store.ts";
+import { decodeAlert, decodeSchedule, parsedJson } from "../records.ts";
 import type { Sql } from "./connection.ts";
 import type { PostgresStore } from "./postgres-store.ts";
 
-type Row = Record<string, unknown>;
-const num = (v: unknown): number | null => (v == null ? null : Number(v));
-
-const toSchedule = (r: Row): Schedule => ({
-  id: r.id as string,
-  name: (r.name as string | null) ?? null,
-  cron: r.cron as string,
-  timezone: r.timezone as string,
-  job: r.job as Schedule["job"],
-  overlap: r.overlap as Schedule["overlap"],
-  catchUp: r.catch_up as Schedule["catchUp"],
-  catchUpWindowMs: Number(r.catch_up_window_ms),
-  startAt: num(r.start_at),
-  endAt: num(r.end_at),
-  paused: r.paused === true,
-  alert: (r.alert as Schedule["alert"]) ?? null,
-  owner: r.owner as string,
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-  lastFireTime: num(r.last_fire_time),
-});
-
-const toAlert = (r: Row): Alert => ({
-  id: r.id as string,
-  jobId: r.job_id as string,
-  scheduleId: (r.schedule_id as string | null) ?? null,
-  url: r.url as string,
-  secret: (r.secret as string | null) ?? null,
-  body: r.body as string,
-  status: r.status as Alert["status"],
-  attempts: Number(r.attempts),
-  nextAttemptAt: Number(r.next_attempt_at),
-  lastError: (r.last_error as string | null) ?? null,
-  lastStatus: num(r.last_status),
-  createdAt: Number(r.created_at),
-  deliveredAt: num(r.delivered_at),
-});
+const toSchedule = (r: Record<string, unknown>) => decodeSchedule(r, parsedJson);
 
 const isUnique = (err: unknown) => (err as { code?: string }).code === "23505";
 
@@ -151,7 +116,7 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
     return (
       await this.#sql`SELECT * FROM alerts WHERE status = 'pending' AND next_attempt_at <= ${now}
         ORDER BY next_attempt_at LIMIT ${limit}`
-    ).map(toAlert);
+    ).map(decodeAlert);
   }
 
   async record(
@@ -165,7 +130,7 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
 
   async listAlerts(limit: number): Promise<Alert[]> {
     return (await this.#sql`SELECT * FROM alerts ORDER BY created_at DESC, id DESC LIMIT ${limit}`).map(
-      toAlert,
+      decodeAlert,
     );
   }
 }

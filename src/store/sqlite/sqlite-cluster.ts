@@ -1,30 +1,11 @@
 /** ClusterStore on the node's SQLite file (a one-node cluster, or several processes sharing one file). */
 import type { DatabaseSync } from "node:sqlite";
 import type { ClusterStore, LeaseState, NodeRecord, WorkerRecord } from "../cluster-store.ts";
+import { decodeNode, decodeWorker, parseJson } from "../records.ts";
 import { transaction } from "./database.ts";
 
-type Row = Record<string, unknown>;
-
-const toNode = (r: Row): NodeRecord => ({
-  id: r.id as string,
-  address: r.address as string,
-  version: r.version as string,
-  startedAt: Number(r.started_at),
-  lastSeenAt: Number(r.last_seen_at),
-});
-
-const toWorker = (r: Row): WorkerRecord => ({
-  id: r.id as string,
-  labels: JSON.parse(r.labels as string),
-  capacity: Number(r.capacity),
-  running: Number(r.running),
-  types: JSON.parse(r.types as string),
-  queues: r.queues == null ? null : JSON.parse(r.queues as string),
-  draining: Number(r.draining) === 1,
-  version: (r.version as string | null) ?? null,
-  registeredAt: Number(r.registered_at),
-  lastSeenAt: Number(r.last_seen_at),
-});
+const toNode = decodeNode;
+const toWorker = (r: Record<string, unknown>) => decodeWorker(r, parseJson);
 
 export class SqliteClusterStore implements ClusterStore {
   readonly #db: DatabaseSync;

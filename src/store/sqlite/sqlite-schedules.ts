@@ -3,45 +3,10 @@ import type { DatabaseSync } from "node:sqlite";
 import { BosunError } from "../../core/errors.ts";
 import type { Schedule } from "../../scheduler/schedule.ts";
 import type { Alert, AlertStore, ScheduleStore } from "../../scheduler/schedule-store.ts";
+import { decodeAlert, decodeSchedule, parseJson } from "../records.ts";
 import { transaction } from "./database.ts";
 
-type Row = Record<string, unknown>;
-const num = (v: unknown): number | null => (v == null ? null : Number(v));
-
-const toSchedule = (r: Row): Schedule => ({
-  id: r.id as string,
-  name: (r.name as string | null) ?? null,
-  cron: r.cron as string,
-  timezone: r.timezone as string,
-  job: JSON.parse(r.job as string),
-  overlap: r.overlap as Schedule["overlap"],
-  catchUp: r.catch_up as Schedule["catchUp"],
-  catchUpWindowMs: Number(r.catch_up_window_ms),
-  startAt: num(r.start_at),
-  endAt: num(r.end_at),
-  paused: Number(r.paused) === 1,
-  alert: r.alert == null ? null : JSON.parse(r.alert as string),
-  owner: r.owner as string,
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-  lastFireTime: num(r.last_fire_time),
-});
-
-const toAlert = (r: Row): Alert => ({
-  id: r.id as string,
-  jobId: r.job_id as string,
-  scheduleId: (r.schedule_id as string | null) ?? null,
-  url: r.url as string,
-  secret: (r.secret as string | null) ?? null,
-  body: r.body as string,
-  status: r.status as Alert["status"],
-  attempts: Number(r.attempts),
-  nextAttemptAt: Number(r.next_attempt_at),
-  lastError: (r.last_error as string | null) ?? null,
-  lastStatus: num(r.last_status),
-  createdAt: Number(r.created_at),
-  deliveredAt: num(r.delivered_at),
-});
+const toSchedule = (r: Record<string, unknown>) => decodeSchedule(r, parseJson);
 
 const params = (s: Schedule) => [
   s.name,
@@ -161,7 +126,7 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
         "SELECT * FROM alerts WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
       )
       .all(now, limit)
-      .map(toAlert);
+      .map(decodeAlert);
   }
 
   async record(
@@ -178,6 +143,6 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
     return this.#db
       .prepare("SELECT * FROM alerts ORDER BY created_at DESC, id DESC LIMIT ?")
       .all(limit)
-      .map(toAlert);
+      .map(decodeAlert);
   }
 }
