@@ -1,9 +1,14 @@
 /**
  * Failure alerts (seed 002's AlertService). When a job ends `failed` after its last attempt, one alert per
  * configured webhook (global, per queue, per schedule) goes into an outbox in the store — unique per (job,
- * url), so however often the failure is noticed the target is called once. A delivery loop on the leader
- * POSTs each alert with `X-Bosun-Signature: sha256=<HMAC-SHA256 of the raw body>` and retries with
- * exponential backoff; outcomes are visible at GET /api/v1/alerts.
+ * url), so however often the failure is noticed the target is called once. Every node records the failures
+ * it sees (its engine's onFinish); a delivery loop on the leader POSTs each alert with
+ * `X-Bosun-Signature: sha256=<HMAC-SHA256 of the raw body>` and retries with exponential backoff. The
+ * outbox survives restarts, so does an undelivered alert; outcomes are visible at GET /api/v1/alerts.
+ *
+ * Delivery is at least once: before each attempt the alert is leased (its next attempt pushed past the
+ * request's timeout), so a new leader does not send it again while the old one is still waiting for an
+ * answer — but a receiver should still treat X-Bosun-Alert-Id as an idempotency key.
  */
 import { createHmac } from "node:crypto";
 import type { Logger } from "pino";
@@ -13,6 +18,13 @@ import { newId } from "../core/ids.ts";
 import type { JobState } from "../core/job.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Alert, AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
+
+/** Defaults: 5 tries, 1 s, 2 s, 4 s, 8 s apart; 10 s per request. */
+const MAX_ATTEMPTS = 5;
+const BASE_DELAY_MS = 1000;
+const TIMEOUT_MS = 10_000;
+const POLL_MS = 500;
+const BATCH = 50;
 
 export interface AlertTargetConfig {
   webhookUrl: string;
@@ -38,6 +50,7 @@ export const signature = (secret: string, body: string): string =>
 export class AlertService {
   readonly #o: AlertServiceOptions;
   readonly #unsubscribe: () => void;
+  readonly #recording = new Set<Promise<void>>();
   #loop: NodeJS.Timeout | null = null;
   #delivering: Promise<void> | null = null;
 
@@ -45,9 +58,17 @@ export class AlertService {
     this.#o = opts;
     this.#unsubscribe = opts.engine.onFinish((jobs) => {
       const failed = jobs.filter((j) => j.status === "failed");
-      if (failed.length > 0)
-        void this.#record(failed).catch((err) => opts.logger.error({ err }, "recording alerts failed"));
+      if (failed.length === 0) return;
+      const p = this.#record(failed)
+        .catch((err) => opts.logger.error({ err: String(err) }, "recording alerts failed"))
+        .finally(() => this.#recording.delete(p));
+      this.#recording.add(p);
     });
+  }
+
+  /** Resolves when the failures noticed so far are in the outbox (tests, shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#recording]);
   }
 
   async #record(failed: JobState[]): Promise<void> {
@@ -104,7 +125,7 @@ export class AlertService {
   /** Starts the delivery loop (leader only). */
   startDelivery(): void {
     if (this.#loop) return;
-    this.#loop = setInterval(() => this.kick(), 500);
+    this.#loop = setInterval(() => this.kick(), POLL_MS);
     this.#loop.unref();
     this.kick();
   }
@@ -122,16 +143,32 @@ export class AlertService {
   }
 
   async #deliverDue(): Promise<void> {
-    const due = await this.#o.alerts.due(this.#o.clock.now(), 50);
-    await Promise.all(due.map((a) => this.#deliver(a)));
+    try {
+      const due = await this.#o.alerts.due(this.#o.clock.now(), BATCH);
+      await Promise.all(due.map((a) => this.#deliver(a)));
+    } catch (err) {
+      this.#o.logger.error({ err: String(err) }, "alert delivery loop failed");
+    }
   }
 
   async #deliver(a: Alert): Promise<void> {
-    const max = this.#o.maxAttempts ?? 5;
+    const max = this.#o.maxAttempts ?? MAX_ATTEMPTS;
+    const timeoutMs = this.#o.timeoutMs ?? TIMEOUT_MS;
     const attempts = a.attempts + 1;
+    // The lease: nobody picks this alert up again before this attempt has had its answer or timed out.
+    await this.#o.alerts.record(a.id, {
+      status: "pending",
+      attempts: a.attempts,
+      nextAttemptAt: this.#o.clock.now() + timeoutMs + 5000,
+      lastError: a.lastError,
+      lastStatus: a.lastStatus,
+      deliveredAt: null,
+    });
     const headers: Record<string, string> = {
       "content-type": "application/json",
       "user-agent": "bosun-alerts",
+      // Stable across retries of this alert: the receiver's idempotency key.
+      "x-bosun-alert-id": a.id,
     };
     if (a.secret) headers["x-bosun-signature"] = signature(a.secret, a.body);
     let status: number | null = null;
@@ -141,11 +178,12 @@ export class AlertService {
         method: "POST",
         headers,
         body: a.body,
-        signal: AbortSignal.timeout(this.#o.timeoutMs ?? 10_000),
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: "manual",
       });
       status = res.status;
       await res.arrayBuffer();
-      if (!res.ok) error = `answered ${res.status}`;
+      if (res.status < 200 || res.status > 299) error = `answered ${res.status}`;
     } catch (err) {
       error = String((err as { cause?: unknown }).cause ?? err);
     }
@@ -162,7 +200,7 @@ export class AlertService {
       return;
     }
     const giveUp = attempts >= max;
-    const delay = (this.#o.baseDelayMs ?? 1000) * 2 ** (attempts - 1);
+    const delay = (this.#o.baseDelayMs ?? BASE_DELAY_MS) * 2 ** (attempts - 1);
     this.#o.logger.warn(
       { alertId: a.id, url: a.url, attempts, error },
       giveUp ? "alert delivery failed for good" : "alert delivery failed; will retry",
@@ -180,6 +218,7 @@ export class AlertService {
   async close(): Promise<void> {
     this.#unsubscribe();
     this.stopDelivery();
+    await this.flush();
     await this.#delivering;
   }
 }

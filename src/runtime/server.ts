@@ -6,6 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { buildApp } from "../api/app.ts";
+import { alertRoutes } from "../api/routes/alerts.ts";
 import { clusterRoutes } from "../api/routes/cluster.ts";
 import { scheduleRoutes } from "../api/routes/schedules.ts";
 import { workerRoutes } from "../api/routes/workers.ts";
@@ -61,7 +62,8 @@ export class BosunServer {
         extraRoutes: [
           workerRoutes(runtime.workers),
           clusterRoutes(runtime),
-          scheduleRoutes(runtime.schedules, runtime.engine, runtime.scheduleStore),
+          scheduleRoutes(runtime.schedules),
+          alertRoutes(runtime.scheduleStore),
         ],
         metrics: [async () => runtime.drift.metrics()],
       },

@@ -1,13 +1,17 @@
 /**
- * Schedule management for the API and CLI: validation (cron, time zone, job type and payload), defaults,
- * and announcing every change on the bus so the leader's scheduler re-plans it, wherever it runs.
+ * Schedule management for the API, the CLI and the SDK: validation (cron, time zone, job type and payload),
+ * defaults, and announcing every change on the bus so the leader's scheduler re-plans it, wherever it runs.
+ * Changes that stop or re-time a schedule also cancel the fires already written ahead (staged.ts).
  */
-
+import type { Logger } from "pino";
 import type { Clock } from "../core/clock.ts";
 import { BosunError } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import type { Job } from "../core/job.ts";
 import type { Engine } from "../engine/engine.ts";
 import {
+  assertFires,
+  canonicalTimezone,
   DEFAULT_CATCH_UP_WINDOW_MS,
   nextFires,
   parseCron,
@@ -15,7 +19,8 @@ import {
   type ScheduleInput,
   type SchedulePatch,
 } from "./schedule.ts";
-import type { ScheduleStore } from "./schedule-store.ts";
+import type { ScheduleRun, ScheduleStore } from "./schedule-store.ts";
+import { cancelStaged } from "./staged.ts";
 
 const time = (iso: string | undefined): number | null => (iso === undefined ? null : Date.parse(iso));
 
@@ -23,26 +28,36 @@ export class ScheduleService {
   readonly #engine: Engine;
   readonly #store: ScheduleStore;
   readonly #clock: Clock;
+  readonly #logger: Logger | undefined;
 
-  constructor(engine: Engine, store: ScheduleStore, clock: Clock) {
+  constructor(engine: Engine, store: ScheduleStore, clock: Clock, logger?: Logger) {
     this.#engine = engine;
     this.#store = store;
     this.#clock = clock;
+    this.#logger = logger;
   }
 
-  #validate(s: Schedule): void {
-    parseCron(s.cron, s.timezone);
+  /** Checks a schedule as a whole; returns it with its time zone in canonical form. */
+  #validate(s: Schedule): Schedule {
+    const timezone = canonicalTimezone(s.timezone);
+    assertFires(parseCron(s.cron, timezone), s.cron, this.#clock.now());
     this.#engine.catalog.check(s.job.type, s.job.payload ?? null, "/job");
+    for (const [field, t] of [
+      ["startAt", s.startAt],
+      ["endAt", s.endAt],
+    ] as const)
+      if (t !== null && Number.isNaN(t)) throw new BosunError("VALIDATION_FAILED", `${field} is not a date`);
     if (s.startAt !== null && s.endAt !== null && s.endAt <= s.startAt)
       throw new BosunError("VALIDATION_FAILED", "endAt must be after startAt");
+    return { ...s, timezone };
   }
 
   async create(input: ScheduleInput, owner: string): Promise<Schedule> {
     const now = this.#clock.now();
-    const s: Schedule = {
+    const s = this.#validate({
       id: newId(),
       name: input.name ?? null,
-      cron: input.cron,
+      cron: input.cron.trim(),
       timezone: input.timezone ?? "UTC",
       job: input.job,
       overlap: input.overlap ?? "allow",
@@ -56,8 +71,7 @@ export class ScheduleService {
       createdAt: now,
       updatedAt: now,
       lastFireTime: null,
-    };
-    this.#validate(s);
+    });
     const created = await this.#store.create(s);
     this.#changed(created.id);
     return created;
@@ -75,10 +89,11 @@ export class ScheduleService {
 
   async update(id: string, patch: SchedulePatch): Promise<Schedule> {
     const cur = await this.get(id);
-    const next: Schedule = {
+    const now = this.#clock.now();
+    const next = this.#validate({
       ...cur,
       ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.cron !== undefined ? { cron: patch.cron } : {}),
+      ...(patch.cron !== undefined ? { cron: patch.cron.trim() } : {}),
       ...(patch.timezone !== undefined ? { timezone: patch.timezone } : {}),
       ...(patch.job !== undefined ? { job: patch.job } : {}),
       ...(patch.overlap !== undefined ? { overlap: patch.overlap } : {}),
@@ -88,50 +103,76 @@ export class ScheduleService {
       ...(patch.endAt !== undefined ? { endAt: time(patch.endAt) } : {}),
       ...(patch.paused !== undefined ? { paused: patch.paused } : {}),
       ...(patch.alert !== undefined ? { alert: patch.alert } : {}),
-      updatedAt: this.#clock.now(),
-    };
-    // A new expression starts from now: fires of the old one are not "missed" by the new one.
-    if (patch.cron !== undefined || patch.timezone !== undefined) next.lastFireTime = this.#clock.now();
-    this.#validate(next);
+      updatedAt: now,
+    });
+    const retimed =
+      next.cron !== cur.cron ||
+      next.timezone !== cur.timezone ||
+      next.startAt !== cur.startAt ||
+      next.endAt !== cur.endAt;
+    // A new timing starts from now (fires of the old one are not "missed" by the new one); so does a
+    // resume (the fires skipped while paused are not replayed).
+    if (retimed || (cur.paused && !next.paused)) next.lastFireTime = Math.max(cur.lastFireTime ?? 0, now);
     const saved = await this.#store.update(next);
+    if (retimed || next.paused) await this.#cancelStaged(id, now, saved);
     this.#changed(id);
     return saved;
   }
 
-  async setPaused(id: string, paused: boolean): Promise<Schedule> {
-    const cur = await this.get(id);
-    // Resuming does not replay the fires skipped while paused.
-    const saved = await this.#store.update({
-      ...cur,
-      paused,
-      updatedAt: this.#clock.now(),
-      lastFireTime: paused ? cur.lastFireTime : Math.max(cur.lastFireTime ?? 0, this.#clock.now()),
-    });
-    this.#changed(id);
-    return saved;
+  setPaused(id: string, paused: boolean): Promise<Schedule> {
+    return this.update(id, { paused });
   }
 
   async delete(id: string): Promise<void> {
     if (!(await this.#store.delete(id)))
       throw new BosunError("SCHEDULE_NOT_FOUND", `No schedule has the id ${id}`);
+    await this.#cancelStaged(id, this.#clock.now(), null);
     this.#changed(id);
   }
 
   /** Runs the schedule's job now, outside its cron: listed among its runs, with no scheduledTime. */
-  async trigger(id: string) {
+  async trigger(id: string): Promise<Job> {
     const s = await this.get(id);
     const [outcome] = await this.#engine.enqueueEntries([
-      { input: { ...s.job }, ctx: { owner: s.owner, scheduleId: s.id, scheduledTime: null } },
+      { input: s.job, ctx: { owner: s.owner, scheduleId: s.id, scheduledTime: null } },
     ]);
     return outcome!.job;
   }
 
+  /** The jobs the schedule spawned, newest first (404 for an unknown schedule). */
+  async runs(id: string, opts: { limit: number; beforeSeq?: number }): Promise<ScheduleRun[]> {
+    await this.get(id);
+    return this.#store.runs(id, opts);
+  }
+
+  /** The next `n` fire times from now (none while paused). */
   nextRuns(s: Schedule, n = 5): number[] {
     if (s.paused) return [];
-    return nextFires(parseCron(s.cron, s.timezone), s, Math.max(this.#clock.now(), s.lastFireTime ?? 0), n);
+    try {
+      return nextFires(parseCron(s.cron, s.timezone), s, this.#clock.now(), n);
+    } catch {
+      return []; // stored before a stricter check; the scheduler logs it
+    }
+  }
+
+  async #cancelStaged(id: string, now: number, current: Schedule | null): Promise<void> {
+    try {
+      await cancelStaged({
+        engine: this.#engine,
+        scheduleId: id,
+        now,
+        logger: this.#logger ?? silent,
+        current,
+      });
+    } catch (err) {
+      // The leader cancels them again when it re-plans the schedule.
+      this.#logger?.warn({ scheduleId: id, err: String(err) }, "could not cancel staged fires");
+    }
   }
 
   #changed(id: string): void {
     this.#engine.bus.publish({ type: "schedule", id });
   }
 }
+
+const silent = { debug: () => undefined } as unknown as Logger;

@@ -3,8 +3,9 @@
  * arrives (TEXT to parse in SQLite, already parsed jsonb in PostgreSQL) and how booleans are stored, so
  * each backend passes its `json` decoder and the mapping itself is written once.
  */
+import type { JobError, JobStatus } from "../core/job.ts";
 import type { Schedule } from "../scheduler/schedule.ts";
-import type { Alert } from "../scheduler/schedule-store.ts";
+import type { Alert, ScheduleRun } from "../scheduler/schedule-store.ts";
 import type { NodeRecord, WorkerRecord } from "./cluster-store.ts";
 
 type Row = Record<string, unknown>;
@@ -53,6 +54,20 @@ export const decodeSchedule = (r: Row, json: JsonColumn): Schedule => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
   lastFireTime: num(r.last_fire_time),
+});
+
+/** A row of the runs query (jobs joined with the latest attempt's http_status). */
+export const decodeRun = (r: Row, json: JsonColumn): ScheduleRun => ({
+  seq: Number(r.seq),
+  jobId: r.id as string,
+  scheduledTime: num(r.scheduled_time),
+  enqueuedAt: Number(r.created_at),
+  startedAt: num(r.started_at),
+  finishedAt: num(r.finished_at),
+  status: r.status as JobStatus,
+  httpStatus: num(r.http_status),
+  error: r.error == null ? null : json<JobError>(r.error),
+  attempts: Number(r.attempts),
 });
 
 export const decodeAlert = (r: Row): Alert => ({

@@ -177,5 +177,65 @@ describe("schedules", () => {
     assert.equal((await api(s.url, "DELETE", `/api/v1/schedules/${sched.id}`)).status, 204);
     const gone = await api<{ error: { code: string } }>(s.url, "GET", `/api/v1/schedules/${sched.id}`);
     assert.deepEqual([gone.status, gone.body.error.code], [404, "SCHEDULE_NOT_FOUND"]);
+    assert.match(
+      await bad({ cron: "0 0 30 2 *", job: { type: "sleep", payload: { durationMs: 1 } } }, "INVALID_CRON"),
+      /never fires/,
+    );
+    await bad(
+      {
+        cron: "* * * * *",
+        startAt: "2026-01-02T00:00:00Z",
+        endAt: "2026-01-01T00:00:00Z",
+        job: { type: "sleep", payload: { durationMs: 1 } },
+      },
+      "VALIDATION_FAILED",
+    );
+    await bad({ cron: "* * * * *", overlap: "sometimes", job: { type: "sleep" } }, "VALIDATION_FAILED");
+    for (const [method, path] of [
+      ["POST", "/api/v1/schedules/nope/trigger"],
+      ["POST", "/api/v1/schedules/nope/pause"],
+      ["GET", "/api/v1/schedules/nope/runs"],
+      ["PATCH", "/api/v1/schedules/nope"],
+    ] as const)
+      assert.equal((await api(s.url, method, path, method === "PATCH" ? {} : undefined)).status, 404, path);
+  });
+
+  it("pages schedules and runs, refuses a taken name, and lists the alerts' delivery", async () => {
+    const job = { type: "sleep", payload: { durationMs: 1 } };
+    const name = `unique-${Date.now()}`;
+    const a = await create({ name, cron: "0 0 1 1 *", paused: true, job });
+    const dup = await api<{ error: { code: string } }>(s.url, "POST", "/api/v1/schedules", {
+      name,
+      cron: "* * * * *",
+      job,
+    });
+    assert.deepEqual([dup.status, dup.body.error.code], [409, "INVALID_STATE"]);
+    const b = await create({ cron: "0 0 1 1 *", paused: true, job });
+    const page = await api<{ items: Schedule[]; nextCursor: string | null }>(
+      s.url,
+      "GET",
+      `/api/v1/schedules?limit=1&cursor=${a.id}`,
+    );
+    assert.equal(page.body.items[0]!.id, b.id);
+    for (let i = 0; i < 3; i++) await api(s.url, "POST", `/api/v1/schedules/${a.id}/trigger`);
+    const first = await api<{ items: Run[]; nextCursor: string }>(
+      s.url,
+      "GET",
+      `/api/v1/schedules/${a.id}/runs?limit=2`,
+    );
+    assert.equal(first.body.items.length, 2);
+    const rest = await api<{ items: Run[]; nextCursor: string | null }>(
+      s.url,
+      "GET",
+      `/api/v1/schedules/${a.id}/runs?limit=2&cursor=${first.body.nextCursor}`,
+    );
+    assert.equal(rest.body.items.length, 1);
+    const ids = [...first.body.items, ...rest.body.items].map((r) => r.jobId);
+    assert.deepEqual(ids, [...ids].sort().reverse(), "newest first");
+    const alerts = await api<{ items: unknown[] }>(s.url, "GET", "/api/v1/alerts?limit=5");
+    assert.equal(alerts.status, 200);
+    const openapi = await api<{ paths: Record<string, unknown> }>(s.url, "GET", "/api/v1/openapi.json");
+    for (const p of ["/api/v1/schedules", "/api/v1/schedules/{id}/runs", "/api/v1/alerts"])
+      assert.ok(openapi.body.paths[p], p);
   });
 });

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DriftRing } from "../../src/scheduler/drift.ts";
 import { FireHeap } from "../../src/scheduler/fire-heap.ts";
-import { nextFires, parseCron } from "../../src/scheduler/schedule.ts";
+import {
+  assertFires,
+  canonicalTimezone,
+  firesBetween,
+  nextFires,
+  parseCron,
+} from "../../src/scheduler/schedule.ts";
 
 const open = { startAt: null, endAt: null };
 const perDay = (times: number[], tz: string) => {
@@ -68,6 +74,66 @@ describe("cron expressions", () => {
       new Date(nextFires(parseCron("0 0 1 JAN *", "UTC"), open, at, 1)[0]!).toISOString(),
       "2027-01-01T00:00:00.000Z",
     );
+    // W: the weekday nearest the 15th (Sunday 15 Feb 2026 → Monday 16th); LW: the last weekday.
+    assert.equal(
+      new Date(nextFires(parseCron("0 0 15W * *", "UTC"), open, at, 1)[0]!).toISOString(),
+      "2026-02-16T00:00:00.000Z",
+    );
+    assert.equal(
+      new Date(nextFires(parseCron("0 0 LW * *", "UTC"), open, at, 1)[0]!).toISOString(),
+      "2026-02-27T00:00:00.000Z",
+    );
+    assert.deepEqual(
+      nextFires(parseCron("30 8 * JAN,JUL MON", "UTC"), open, Date.parse("2026-06-30T00:00:00Z"), 2).map(
+        (t) => new Date(t).toISOString(),
+      ),
+      ["2026-07-06T08:30:00.000Z", "2026-07-13T08:30:00.000Z"],
+    );
+  });
+
+  it("runs fixed-offset zones and UTC aliases on the fast path with the same results", () => {
+    assert.equal(canonicalTimezone("Etc/UTC"), "UTC");
+    assert.equal(canonicalTimezone("europe/berlin"), "Europe/Berlin");
+    const from = Date.parse("2026-01-01T00:00:00Z");
+    assert.deepEqual(
+      nextFires(parseCron("0 30 2 * * *", "+01:00"), open, from, 2),
+      nextFires(parseCron("0 30 2 * * *", "Europe/Berlin"), open, from, 2),
+    );
+    assert.equal(parseCron("* * * * *", "UTC"), parseCron("* * * * *", "Etc/UTC"), "parsed once, shared");
+  });
+
+  it("lists missed fires backwards from now, bounded, across daylight saving", () => {
+    const cron = parseCron("0 30 2 * * *", "Europe/Berlin");
+    assert.deepEqual(
+      firesBetween(
+        cron,
+        open,
+        Date.parse("2026-03-27T12:00:00Z"),
+        Date.parse("2026-03-30T12:00:00Z"),
+        10,
+      ).map((t) => new Date(t).toISOString()),
+      ["2026-03-28T01:30:00.000Z", "2026-03-29T01:00:00.000Z", "2026-03-30T00:30:00.000Z"],
+    );
+    // A year of a per-second schedule costs `limit` steps, not 31 million.
+    const t0 = performance.now();
+    const latest = firesBetween(
+      parseCron("* * * * * *", "UTC"),
+      open,
+      0,
+      Date.parse("2026-05-01T10:00:00.700Z"),
+      3,
+    );
+    assert.deepEqual(
+      latest.map((t) => new Date(t).toISOString().slice(17)),
+      ["58.000Z", "59.000Z", "00.000Z"],
+    );
+    assert.ok(performance.now() - t0 < 100);
+    const bounded = { startAt: Date.parse("2026-05-01T09:59:59.000Z"), endAt: null };
+    assert.equal(
+      firesBetween(parseCron("* * * * * *", "UTC"), bounded, 0, Date.parse("2026-05-01T10:00:00.700Z"), 10)
+        .length,
+      2,
+    );
   });
 
   it("honours startAt and endAt", () => {
@@ -93,6 +159,14 @@ describe("cron expressions", () => {
       () => parseCron("* * * * *", "Mars/Olympus"),
       (e: Error & { code?: string }) => e.code === "INVALID_TIMEZONE",
     );
+    assert.throws(
+      () => parseCron("0 9 * * MON-FRY", "UTC"),
+      (e: Error & { code?: string }) => e.code === "INVALID_CRON" && /illegal characters/.test(e.message),
+    );
+    assert.throws(
+      () => assertFires(parseCron("0 0 30 2 *", "UTC"), "0 0 30 2 *", Date.now()),
+      (e: Error & { code?: string }) => e.code === "INVALID_CRON" && /never fires/.test(e.message),
+    );
   });
 });
 
@@ -107,14 +181,31 @@ describe("FireHeap and DriftRing", () => {
       [4, "d"],
     ] as const)
       h.push({ time: t, scheduleId: id });
+    h.push({ time: 3, scheduleId: "e" });
+    assert.equal(h.countAt(3), 2);
     h.remove("a");
     const out: number[] = [];
     for (let f = h.pop(); f; f = h.pop()) out.push(f.time);
-    assert.deepEqual(out, [1, 3, 4]);
+    assert.deepEqual(out, [1, 3, 3, 4]);
+    assert.equal(h.countAt(3), 0);
+    const big = new FireHeap();
+    const times = Array.from({ length: 1000 }, () => Math.floor(Math.random() * 100));
+    for (const t of times) big.push({ time: t, scheduleId: "x" });
+    const popped: number[] = [];
+    for (let f = big.pop(); f; f = big.pop()) popped.push(f.time);
+    assert.deepEqual(
+      popped,
+      [...times].sort((a, b) => a - b),
+    );
   });
   it("summarises p50, p99 and max over the latest samples", () => {
     const r = new DriftRing(100);
     for (let i = 1; i <= 200; i++) r.add(i);
-    assert.deepEqual(r.summary(), { count: 100, p50: 151, p99: 200, max: 200 });
+    // Nearest rank over the latest 100 samples (101…200).
+    assert.deepEqual(r.summary(), { count: 100, p50: 150, p99: 199, max: 200 });
+    assert.deepEqual(r.values().slice(0, 2), [101, 102]);
+    const neg = new DriftRing(10);
+    for (const v of [-5, 3, -120, 7]) neg.add(v);
+    assert.deepEqual(neg.summary(), { count: 4, p50: -5, p99: 7, max: 7 });
   });
 });

@@ -1,14 +1,14 @@
-/** /api/v1/schedules: cron schedules as a resource, their runs (execution history), and alerts. */
+/** /api/v1/schedules: cron schedules as a resource and their runs (seed 002's execution history). */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import type { Engine } from "../../engine/engine.ts";
 import { type Schedule, ScheduleInputSchema, SchedulePatchSchema } from "../../scheduler/schedule.ts";
 import type { ScheduleService } from "../../scheduler/schedule-service.ts";
-import type { AlertStore } from "../../scheduler/schedule-store.ts";
-import { errors, IdParams } from "../schemas.ts";
+import type { ScheduleRun } from "../../scheduler/schedule-store.ts";
+import { errors, IdParams, JobErrorSchema } from "../schemas.ts";
 import { jobView } from "../views.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const Time = Type.Union([Type.Null(), Type.String({ format: "date-time" })]);
 
 export function scheduleView(s: Schedule, nextRuns: number[]) {
   return {
@@ -23,12 +23,28 @@ export function scheduleView(s: Schedule, nextRuns: number[]) {
     startAt: iso(s.startAt),
     endAt: iso(s.endAt),
     paused: s.paused,
+    // The secret stays in the store: it only signs deliveries.
     alert: s.alert ? { webhookUrl: s.alert.webhookUrl, hasSecret: Boolean(s.alert.secret) } : null,
     owner: s.owner,
     createdAt: iso(s.createdAt),
     updatedAt: iso(s.updatedAt),
     lastFireTime: iso(s.lastFireTime),
     nextRuns: nextRuns.map((t) => new Date(t).toISOString()),
+  };
+}
+
+export function runView(r: ScheduleRun) {
+  return {
+    jobId: r.jobId,
+    scheduledTime: iso(r.scheduledTime),
+    enqueuedAt: iso(r.enqueuedAt),
+    startedAt: iso(r.startedAt),
+    finishedAt: iso(r.finishedAt),
+    status: r.status,
+    httpStatus: r.httpStatus,
+    durationMs: r.startedAt !== null && r.finishedAt !== null ? r.finishedAt - r.startedAt : null,
+    error: r.error,
+    attempts: r.attempts,
   };
 }
 
@@ -42,30 +58,44 @@ const ScheduleOut = Type.Object(
     overlap: Type.String(),
     catchUp: Type.String(),
     catchUpWindowMs: Type.Integer(),
-    startAt: Type.Union([Type.Null(), Type.String()]),
-    endAt: Type.Union([Type.Null(), Type.String()]),
+    startAt: Time,
+    endAt: Time,
     paused: Type.Boolean(),
     alert: Type.Union([Type.Null(), Type.Object({ webhookUrl: Type.String(), hasSecret: Type.Boolean() })]),
     owner: Type.String(),
-    createdAt: Type.Union([Type.Null(), Type.String()]),
-    updatedAt: Type.Union([Type.Null(), Type.String()]),
-    lastFireTime: Type.Union([Type.Null(), Type.String()]),
+    createdAt: Time,
+    updatedAt: Time,
+    lastFireTime: Time,
     nextRuns: Type.Array(Type.String(), { description: "The next 5 fire times" }),
   },
   { description: "A schedule (secrets are never returned)" },
 );
 const One = Type.Object({ schedule: ScheduleOut });
 
+const RunOut = Type.Object({
+  jobId: Type.String(),
+  scheduledTime: Type.Union([Type.Null(), Type.String()], { description: "null for a manual trigger" }),
+  enqueuedAt: Time,
+  startedAt: Time,
+  finishedAt: Time,
+  status: Type.String(),
+  httpStatus: Type.Union([Type.Null(), Type.Integer()], { description: "Of the latest attempt" }),
+  durationMs: Type.Union([Type.Null(), Type.Integer()]),
+  error: JobErrorSchema,
+  attempts: Type.Integer(),
+});
+
 export const scheduleRoutes =
-  (schedules: ScheduleService, engine: Engine, alerts: AlertStore): FastifyPluginAsyncTypebox =>
+  (schedules: ScheduleService): FastifyPluginAsyncTypebox =>
   async (app) => {
     const view = (s: Schedule) => scheduleView(s, schedules.nextRuns(s));
+    const tags = ["schedules"];
 
     app.post(
       "/schedules",
       {
         schema: {
-          tags: ["schedules"],
+          tags,
           summary: "Create a cron schedule",
           body: ScheduleInputSchema,
           response: { 201: One, ...errors(400, 409) },
@@ -81,11 +111,11 @@ export const scheduleRoutes =
       "/schedules",
       {
         schema: {
-          tags: ["schedules"],
-          summary: "List schedules",
+          tags,
+          summary: "List schedules, oldest first",
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
-            cursor: Type.Optional(Type.String()),
+            cursor: Type.Optional(Type.String({ maxLength: 100 })),
           }),
           response: {
             200: Type.Object({
@@ -105,12 +135,7 @@ export const scheduleRoutes =
     app.get(
       "/schedules/:id",
       {
-        schema: {
-          tags: ["schedules"],
-          summary: "Get a schedule",
-          params: IdParams,
-          response: { 200: One, ...errors(404) },
-        },
+        schema: { tags, summary: "Get a schedule", params: IdParams, response: { 200: One, ...errors(404) } },
       },
       async (request) => ({ schedule: view(await schedules.get(request.params.id)) }),
     );
@@ -119,8 +144,8 @@ export const scheduleRoutes =
       "/schedules/:id",
       {
         schema: {
-          tags: ["schedules"],
-          summary: "Change a schedule",
+          tags,
+          summary: "Change a schedule (a new cron or zone starts from now)",
           params: IdParams,
           body: SchedulePatchSchema,
           response: { 200: One, ...errors(400, 404, 409) },
@@ -133,7 +158,7 @@ export const scheduleRoutes =
       "/schedules/:id",
       {
         schema: {
-          tags: ["schedules"],
+          tags,
           summary: "Delete a schedule (its past runs stay)",
           params: IdParams,
           response: { 204: Type.Null(), ...errors(404) },
@@ -150,8 +175,11 @@ export const scheduleRoutes =
         `/schedules/:id/${verb}`,
         {
           schema: {
-            tags: ["schedules"],
-            summary: `${verb === "pause" ? "Pause" : "Resume"} a schedule`,
+            tags,
+            summary:
+              verb === "pause"
+                ? "Pause a schedule"
+                : "Resume a schedule (fires missed while paused are not run)",
             params: IdParams,
             response: { 200: One, ...errors(404) },
           },
@@ -166,8 +194,8 @@ export const scheduleRoutes =
       "/schedules/:id/trigger",
       {
         schema: {
-          tags: ["schedules"],
-          summary: "Run the schedule's job now",
+          tags,
+          summary: "Run the schedule's job now, outside its cron",
           params: IdParams,
           response: { 201: Type.Object({ job: Type.Ref("Job") }), ...errors(404) },
         },
@@ -180,29 +208,16 @@ export const scheduleRoutes =
       "/schedules/:id/runs",
       {
         schema: {
-          tags: ["schedules"],
+          tags,
           summary: "The jobs a schedule spawned, newest first (execution history)",
           params: IdParams,
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-            cursor: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
+            cursor: Type.Optional(Type.String({ pattern: "^[0-9]{1,16}$" })),
           }),
           response: {
             200: Type.Object({
-              items: Type.Array(
-                Type.Object({
-                  jobId: Type.String(),
-                  scheduledTime: Type.Union([Type.Null(), Type.String()]),
-                  enqueuedAt: Type.Union([Type.Null(), Type.String()]),
-                  startedAt: Type.Union([Type.Null(), Type.String()]),
-                  finishedAt: Type.Union([Type.Null(), Type.String()]),
-                  status: Type.String(),
-                  httpStatus: Type.Union([Type.Null(), Type.Integer()]),
-                  durationMs: Type.Union([Type.Null(), Type.Integer()]),
-                  error: Type.Unknown(),
-                  attempts: Type.Integer(),
-                }),
-              ),
+              items: Type.Array(RunOut),
               nextCursor: Type.Union([Type.Null(), Type.String()]),
             }),
             ...errors(404),
@@ -210,59 +225,15 @@ export const scheduleRoutes =
         },
       },
       async (request) => {
-        await schedules.get(request.params.id);
         const limit = request.query.limit ?? 50;
-        const jobs = await engine.list({
-          scheduleId: request.params.id,
+        const runs = await schedules.runs(request.params.id, {
           limit,
           beforeSeq: request.query.cursor === undefined ? undefined : Number(request.query.cursor),
         });
-        const items = await Promise.all(
-          jobs.map(async (j) => {
-            const last = (await engine.store.listAttempts(j.id)).at(-1);
-            return {
-              jobId: j.id,
-              scheduledTime: iso(j.scheduledTime),
-              enqueuedAt: iso(j.createdAt),
-              startedAt: iso(j.startedAt),
-              finishedAt: iso(j.finishedAt),
-              status: j.status,
-              httpStatus: last?.httpStatus ?? null,
-              durationMs: j.startedAt !== null && j.finishedAt !== null ? j.finishedAt - j.startedAt : null,
-              error: j.error,
-              attempts: j.attempts,
-            };
-          }),
-        );
-        return { items, nextCursor: jobs.length === limit ? String(jobs.at(-1)!.seq) : null };
+        return {
+          items: runs.map(runView),
+          nextCursor: runs.length === limit ? String(runs.at(-1)!.seq) : null,
+        };
       },
-    );
-
-    app.get(
-      "/alerts",
-      {
-        schema: {
-          tags: ["schedules"],
-          summary: "Failure alerts and their delivery outcome, newest first",
-          querystring: Type.Object({
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
-          }),
-        },
-      },
-      async (request) => ({
-        items: (await alerts.listAlerts(request.query.limit ?? 100)).map((a) => ({
-          id: a.id,
-          jobId: a.jobId,
-          scheduleId: a.scheduleId,
-          url: a.url,
-          status: a.status,
-          attempts: a.attempts,
-          lastStatus: a.lastStatus,
-          lastError: a.lastError,
-          nextAttemptAt: a.status === "pending" ? iso(a.nextAttemptAt) : null,
-          createdAt: iso(a.createdAt),
-          deliveredAt: iso(a.deliveredAt),
-        })),
-      }),
     );
   };

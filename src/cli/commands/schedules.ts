@@ -9,12 +9,23 @@ interface AddFlags {
   type: string;
   payload?: string;
   queue?: string;
+  priority?: string;
   maxAttempts?: string;
   timeout?: string;
   overlap?: string;
   catchUp?: string;
+  catchUpWindow?: string;
   paused?: boolean;
   alertUrl?: string;
+  alertSecret?: string;
+}
+
+/** A number flag, or a usage error that names it. */
+function int(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`${flag} must be an integer, got "${v}"`);
+  return n;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -32,29 +43,37 @@ export function register(program: Command, ctx: CliContext): void {
     .option("-t, --type <type>", "job type", "shell")
     .option("--payload <json>", "payload for non-shell types")
     .option("-q, --queue <queue>")
+    .option("--priority <n>", "higher runs first")
     .option("--max-attempts <n>")
     .option("--timeout <ms>")
     .option("--overlap <mode>", "allow | skip | queue")
     .option("--catch-up <mode>", "none | latest | all")
+    .option("--catch-up-window <ms>", "how far back missed fires are caught up")
     .option("--paused")
     .option("--alert-url <url>", "webhook called when a run fails for good")
+    .option("--alert-secret <secret>", "signs the webhook call (X-Bosun-Signature)")
     .action(async (cron: string, words: string[], f: AddFlags, cmd: Command) => {
-      const payload =
-        f.payload !== undefined
-          ? JSON.parse(f.payload)
-          : f.type === "shell"
-            ? { command: words.join(" ") }
-            : undefined;
+      let payload: unknown;
+      if (f.payload !== undefined) {
+        try {
+          payload = JSON.parse(f.payload);
+        } catch {
+          throw new Error(`--payload is not valid JSON: ${f.payload}`);
+        }
+      } else if (f.type === "shell") payload = { command: words.join(" ") };
       const job: Record<string, unknown> = { type: f.type, payload };
       if (f.queue) job.queue = f.queue;
-      if (f.maxAttempts) job.maxAttempts = Number(f.maxAttempts);
-      if (f.timeout) job.timeoutMs = Number(f.timeout);
+      if (f.priority !== undefined) job.priority = int("--priority", f.priority);
+      if (f.maxAttempts !== undefined) job.maxAttempts = int("--max-attempts", f.maxAttempts);
+      if (f.timeout !== undefined) job.timeoutMs = int("--timeout", f.timeout);
       const body: Record<string, unknown> = { cron, timezone: f.tz, job };
       if (f.name) body.name = f.name;
       if (f.overlap) body.overlap = f.overlap;
       if (f.catchUp) body.catchUp = f.catchUp;
+      if (f.catchUpWindow !== undefined) body.catchUpWindowMs = int("--catch-up-window", f.catchUpWindow);
       if (f.paused) body.paused = true;
-      if (f.alertUrl) body.alert = { webhookUrl: f.alertUrl };
+      if (f.alertUrl)
+        body.alert = { webhookUrl: f.alertUrl, ...(f.alertSecret ? { secret: f.alertSecret } : {}) };
       const s = await ctx.client(cmd).createSchedule(body);
       out(cmd, s, () => `${s.id}\nnext: ${s.nextRuns.slice(0, 3).join(", ")}\n`);
     });

@@ -1,0 +1,58 @@
+/** GET /api/v1/alerts: failure alerts (seed 002's AlertService) and the outcome of their delivery. */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import type { Alert, AlertStore } from "../../scheduler/schedule-store.ts";
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const Time = Type.Union([Type.Null(), Type.String({ format: "date-time" })]);
+
+export function alertView(a: Alert) {
+  return {
+    id: a.id,
+    jobId: a.jobId,
+    scheduleId: a.scheduleId,
+    url: a.url,
+    signed: a.secret !== null,
+    status: a.status,
+    attempts: a.attempts,
+    lastStatus: a.lastStatus,
+    lastError: a.lastError,
+    nextAttemptAt: a.status === "pending" ? iso(a.nextAttemptAt) : null,
+    createdAt: iso(a.createdAt),
+    deliveredAt: iso(a.deliveredAt),
+  };
+}
+
+const AlertOut = Type.Object({
+  id: Type.String(),
+  jobId: Type.String(),
+  scheduleId: Type.Union([Type.Null(), Type.String()]),
+  url: Type.String(),
+  signed: Type.Boolean({ description: "Sent with X-Bosun-Signature" }),
+  status: Type.Union([Type.Literal("pending"), Type.Literal("delivered"), Type.Literal("failed")]),
+  attempts: Type.Integer({ description: "Delivery attempts so far" }),
+  lastStatus: Type.Union([Type.Null(), Type.Integer()], { description: "HTTP status of the last attempt" }),
+  lastError: Type.Union([Type.Null(), Type.String()]),
+  nextAttemptAt: Time,
+  createdAt: Time,
+  deliveredAt: Time,
+});
+
+export const alertRoutes =
+  (alerts: AlertStore): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get(
+      "/alerts",
+      {
+        schema: {
+          tags: ["schedules"],
+          summary: "Failure alerts and their delivery outcome, newest first",
+          querystring: Type.Object({
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          }),
+          response: { 200: Type.Object({ items: Type.Array(AlertOut) }) },
+        },
+      },
+      async (request) => ({ items: (await alerts.listAlerts(request.query.limit ?? 100)).map(alertView) }),
+    );
+  };

@@ -1,0 +1,348 @@
+/**
+ * The scheduler on a fake clock (node:test mock timers drive setTimeout and Date) against a real SQLite
+ * file and the real engine: daylight saving, catch-up, overlap, lead time, restarts and two leaders.
+ * Time only moves when the test moves it, straight to the scheduler's next wake-up, so days pass in
+ * milliseconds and every fire happens at its exact instant.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import { pino } from "pino";
+import { LocalEventBus } from "../../src/cluster/event-bus.ts";
+import type { Clock } from "../../src/core/clock.ts";
+import { Engine } from "../../src/engine/engine.ts";
+import { DriftMeter } from "../../src/scheduler/drift.ts";
+import type { ScheduleInput } from "../../src/scheduler/schedule.ts";
+import { ScheduleService } from "../../src/scheduler/schedule-service.ts";
+import { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { SqliteScheduleStore } from "../../src/store/sqlite/sqlite-schedules.ts";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+import { tempDir } from "../helpers/wait.ts";
+
+const logger = pino({ level: "silent" });
+const clock: Clock = { now: () => Date.now() }; // Date is mocked
+const at = (iso: string) => Date.parse(iso);
+
+type Node = Awaited<ReturnType<typeof openNode>>;
+
+async function openNode(file: string, opts: { maxLeadMs?: number } = {}) {
+  const store = new SqliteStore({ file });
+  const bus = new LocalEventBus();
+  const engine = new Engine({
+    store,
+    bus,
+    clock,
+    logger,
+    leaseMs: 30_000,
+    reapIntervalMs: 60_000,
+    maxPayloadBytes: 1 << 20,
+  });
+  engine.catalog.add("noop");
+  const schedules = new SqliteScheduleStore(store.db);
+  const drift = new DriftMeter();
+  const service = new ScheduleService(engine, schedules, clock, logger);
+  const scheduler = new Scheduler({ engine, store: schedules, clock, logger, drift, ...opts });
+  const runs = async (id: string) => (await schedules.runs(id, { limit: 10_000 })).reverse();
+  const fireTimes = async (id: string) =>
+    (await runs(id)).filter((r) => r.scheduledTime !== null).map((r) => r.scheduledTime!);
+  return {
+    store,
+    engine,
+    schedules,
+    drift,
+    service,
+    scheduler,
+    runs,
+    fireTimes,
+    create: (input: Partial<ScheduleInput>) =>
+      service.create({ cron: "* * * * * *", job: { type: "noop" }, ...input } as ScheduleInput, "t"),
+    async close() {
+      await scheduler.stop();
+      await engine.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+}
+
+async function settle(...nodes: Node[]) {
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setImmediate(r));
+    for (const n of nodes) await n.scheduler.whenIdle();
+  }
+}
+
+/** Moves the fake clock to `target`, stopping at every wake-up of the nodes' schedulers. */
+async function runUntil(target: number, ...nodes: Node[]) {
+  for (;;) {
+    await settle(...nodes);
+    const now = Date.now();
+    if (now >= target) return;
+    const wakes = nodes.map((n) => n.scheduler.nextWakeAt ?? Number.POSITIVE_INFINITY);
+    const to = Math.min(target, Math.max(Math.min(...wakes), now + 1));
+    mock.timers.tick(to - now);
+  }
+}
+
+const berlinDay = (t: number) =>
+  new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin", dateStyle: "short" }).format(t);
+const countBy = (xs: string[]) => {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+};
+
+describe("scheduler (fake clock)", () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let file: string;
+  beforeEach(async () => {
+    dir = await tempDir("bosun-sched-");
+    file = join(dir.path, "bosun.db");
+  });
+  afterEach(async () => {
+    mock.timers.reset();
+    await dir.remove();
+  });
+  const fake = (iso: string) => mock.timers.enable({ apis: ["setTimeout", "Date"], now: at(iso) });
+
+  for (const [season, from, to, day, instant] of [
+    ["spring", "2026-03-27T12:00:00Z", "2026-04-01T00:00:00Z", "2026-03-29", "2026-03-29T01:00:00.000Z"],
+    ["autumn", "2026-10-23T12:00:00Z", "2026-10-28T00:00:00Z", "2026-10-25", "2026-10-25T00:30:00.000Z"],
+  ] as const) {
+    it(`fires 0 30 2 * * * in Europe/Berlin exactly once on the ${season} transition day`, async () => {
+      fake(from);
+      const n = await openNode(file);
+      try {
+        const s = await n.create({ cron: "0 30 2 * * *", timezone: "Europe/Berlin" });
+        await n.scheduler.start();
+        await runUntil(at(to), n);
+        const times = await n.fireTimes(s.id);
+        assert.deepEqual(Object.values(countBy(times.map(berlinDay))), [1, 1, 1, 1]);
+        const onDay = times.filter((t) => berlinDay(t) === day);
+        // spring: 02:30 does not exist, the next valid instant is 03:00 CEST; autumn: the first 02:30.
+        assert.deepEqual(
+          onDay.map((t) => new Date(t).toISOString()),
+          [instant],
+        );
+        assert.equal(n.drift.counts.fired, 4);
+        assert.equal(n.drift.enqueue.summary().max <= 0, true, "no fire enqueued after its instant");
+      } finally {
+        await n.close();
+      }
+    });
+  }
+
+  it("restarts without doubling a fire, and catchUp decides about the fires missed while down", async () => {
+    fake("2026-05-01T10:00:00.500Z");
+    const a = await openNode(file);
+    const none = await a.create({ cron: "*/10 * * * * *", catchUp: "none" });
+    const latest = await a.create({ cron: "*/10 * * * * *", catchUp: "latest" });
+    const all = await a.create({ cron: "*/10 * * * * *", catchUp: "all" });
+    const windowed = await a.create({ cron: "*/10 * * * * *", catchUp: "all", catchUpWindowMs: 25_000 });
+    await a.scheduler.start();
+    await runUntil(at("2026-05-01T10:00:30.200Z"), a);
+    await a.close(); // down from 10:00:30.2 to 10:01:35.3
+    mock.timers.setTime(at("2026-05-01T10:01:35.300Z"));
+    const b = await openNode(file);
+    try {
+      await b.scheduler.start();
+      await runUntil(at("2026-05-01T10:02:00.500Z"), b);
+      const secs = async (id: string) =>
+        (await b.fireTimes(id)).map((t) => new Date(t).toISOString().slice(14, 19));
+      const before = ["00:10", "00:20", "00:30"];
+      const after = ["01:40", "01:50", "02:00"];
+      assert.deepEqual(await secs(none.id), [...before, ...after]);
+      assert.deepEqual(await secs(latest.id), [...before, "01:30", ...after]);
+      assert.deepEqual(await secs(all.id), [
+        ...before,
+        "00:40",
+        "00:50",
+        "01:00",
+        "01:10",
+        "01:20",
+        "01:30",
+        ...after,
+      ]);
+      assert.deepEqual(await secs(windowed.id), [...before, "01:20", "01:30", ...after]);
+      assert.equal(b.drift.counts.caughtUp, 1 + 6 + 2);
+      // Caught-up fires are late on purpose: they are counted, not sampled as drift.
+      assert.equal(b.drift.enqueue.summary().count, 12);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it("two schedulers on one database (two leaders during a split) make one job per fire time", async () => {
+    fake("2026-05-01T10:00:00.000Z");
+    const a = await openNode(file);
+    const b = await openNode(file);
+    try {
+      const ids = [];
+      for (let i = 0; i < 20; i++) ids.push((await a.create({ cron: "* * * * * *" })).id);
+      await a.scheduler.start();
+      await b.scheduler.start();
+      await runUntil(at("2026-05-01T10:00:10.500Z"), a, b);
+      for (const id of ids) {
+        const times = await a.fireTimes(id);
+        assert.equal(times.length, 10);
+        assert.equal(new Set(times).size, 10);
+      }
+      assert.equal(a.drift.counts.fired + b.drift.counts.fired, 200);
+      assert.equal(a.drift.counts.duplicate + b.drift.counts.duplicate, 200);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a clock that jumps back does not fire the same instants again", async () => {
+    fake("2026-05-01T10:00:00.000Z");
+    const n = await openNode(file);
+    try {
+      const s = await n.create({ cron: "* * * * * *" });
+      await n.scheduler.start();
+      await runUntil(at("2026-05-01T10:00:05.500Z"), n);
+      mock.timers.setTime(at("2026-05-01T10:00:02.500Z"));
+      await n.scheduler.stop(); // a new leader (or restart) on a clock that went back
+      await n.scheduler.start();
+      await runUntil(at("2026-05-01T10:00:08.500Z"), n);
+      const times = await n.fireTimes(s.id);
+      assert.deepEqual(
+        times.map((t) => new Date(t).toISOString().slice(17, 19)),
+        ["01", "02", "03", "04", "05", "06", "07", "08"],
+      );
+    } finally {
+      await n.close();
+    }
+  });
+
+  it('overlap "skip" drops fires while a run is unfinished; "queue" holds them, durably, in order', async () => {
+    fake("2026-05-01T10:00:00.000Z");
+    const a = await openNode(file);
+    const skip = await a.create({ cron: "* * * * * *", overlap: "skip" });
+    const queue = await a.create({ cron: "* * * * * *", overlap: "queue" });
+    await a.scheduler.start();
+    // No worker runs anything: the first run of each stays queued.
+    await runUntil(at("2026-05-01T10:00:03.500Z"), a);
+    assert.equal((await a.runs(skip.id)).length, 1);
+    assert.equal((await a.runs(queue.id)).length, 1);
+    assert.deepEqual(a.drift.counts, { ...a.drift.counts, skipped: 2, held: 2 });
+    assert.equal((await a.schedules.heldFires([queue.id])).get(queue.id)?.length, 2);
+    await a.close();
+
+    const b = await openNode(file); // the held fires survive a restart
+    try {
+      await b.scheduler.start();
+      await settle(b);
+      const [first] = await b.runs(queue.id);
+      await b.engine.cancel(first!.jobId);
+      await runUntil(at("2026-05-01T10:00:03.600Z"), b);
+      const runs = await b.runs(queue.id);
+      assert.deepEqual(
+        runs.map((r) => new Date(r.scheduledTime!).toISOString().slice(17, 19)),
+        ["01", "02"],
+        "the oldest held fire runs when the previous run ends, with its own scheduled time",
+      );
+      assert.deepEqual((await b.schedules.heldFires([queue.id])).get(queue.id), [
+        at("2026-05-01T10:00:03.000Z"),
+      ]);
+      await b.engine.cancel((await b.runs(skip.id))[0]!.jobId);
+      await runUntil(at("2026-05-01T10:00:05.500Z"), b);
+      assert.equal((await b.runs(skip.id)).length, 2, "after the run ended, the next fire goes");
+    } finally {
+      await b.close();
+    }
+  });
+
+  it("writes a large batch ahead of its second (lead time) and pausing cancels what was written ahead", async () => {
+    fake("2026-05-01T10:00:00.200Z");
+    const n = await openNode(file);
+    try {
+      const ids = [];
+      for (let i = 0; i < 300; i++) ids.push((await n.create({ cron: "*/5 * * * * *" })).id);
+      await n.scheduler.start();
+      await runUntil(at("2026-05-01T10:00:04.999Z"), n);
+      // 300 fires × the assumed cost per fire is well over 2 ms: the batch for :05 went out early.
+      const staged = await n.engine.list({ status: ["scheduled"], limit: 1000 });
+      assert.equal(staged.length, 300);
+      assert.ok(staged.every((j) => j.runAt === at("2026-05-01T10:00:05.000Z")));
+      assert.ok(n.drift.enqueue.summary().max < 0, "each job was durable before its second");
+      await n.service.setPaused(ids[0]!, true);
+      await settle(n);
+      const [run] = await n.runs(ids[0]!);
+      assert.equal(run!.status, "cancelled");
+      await runUntil(at("2026-05-01T10:00:05.100Z"), n);
+      assert.equal((await n.engine.list({ status: ["queued"], limit: 1000 })).length, 299);
+    } finally {
+      await n.close();
+    }
+  });
+
+  it("a change keeps the fires written ahead that the new timing also makes, and cancels the rest", async () => {
+    fake("2026-05-01T10:00:00.200Z");
+    const n = await openNode(file);
+    try {
+      const ids = [];
+      for (let i = 0; i < 300; i++) ids.push((await n.create({ cron: "*/5 * * * * *" })).id);
+      await n.scheduler.start();
+      await runUntil(at("2026-05-01T10:00:04.999Z"), n);
+      // Both changes come after :05 was written ahead. A later endAt still fires :05; */7 does not.
+      await n.service.update(ids[0]!, { endAt: "2026-05-02T00:00:00Z" });
+      await n.service.update(ids[1]!, { cron: "*/7 * * * * *" });
+      await runUntil(at("2026-05-01T10:00:10.100Z"), n);
+      const view = async (id: string) =>
+        (await n.runs(id)).map(
+          (r) => `${new Date(r.scheduledTime!).toISOString().slice(17, 19)} ${r.status}`,
+        );
+      assert.deepEqual(await view(ids[0]!), ["05 queued", "10 queued"]);
+      assert.deepEqual(await view(ids[1]!), ["05 cancelled", "07 queued"]);
+    } finally {
+      await n.close();
+    }
+  });
+
+  it("one schedule whose job became invalid does not stop the others", async () => {
+    fake("2026-05-01T10:00:00.000Z");
+    const n = await openNode(file);
+    try {
+      n.engine.catalog.add("doomed");
+      const bad = await n.create({ job: { type: "doomed" } });
+      const good = await n.create({});
+      n.engine.catalog.remove("doomed");
+      await n.scheduler.start();
+      await runUntil(at("2026-05-01T10:00:03.500Z"), n);
+      assert.equal((await n.runs(good.id)).length, 3);
+      assert.equal((await n.runs(bad.id)).length, 0);
+      assert.equal(n.drift.counts.failed, 3);
+    } finally {
+      await n.close();
+    }
+  });
+
+  it("re-plans on changes: a new cron starts from now, delete stops firing, stop/start flaps resume", async () => {
+    fake("2026-05-01T10:00:00.000Z");
+    const n = await openNode(file);
+    try {
+      const s = await n.create({ cron: "*/2 * * * * *" });
+      await n.scheduler.start();
+      await runUntil(at("2026-05-01T10:00:04.500Z"), n);
+      await n.service.update(s.id, { cron: "*/3 * * * * *" });
+      await runUntil(at("2026-05-01T10:00:09.500Z"), n);
+      // Leadership flaps: stop and start back to back, twice, without waiting.
+      void n.scheduler.stop();
+      void n.scheduler.start();
+      void n.scheduler.stop();
+      await n.scheduler.start();
+      await runUntil(at("2026-05-01T10:00:12.500Z"), n);
+      await n.service.delete(s.id);
+      await runUntil(at("2026-05-01T10:00:20.000Z"), n);
+      assert.deepEqual(
+        (await n.fireTimes(s.id)).map((t) => new Date(t).toISOString().slice(17, 19)),
+        ["02", "04", "06", "09", "12"],
+      );
+      assert.equal(n.scheduler.size, 0);
+    } finally {
+      await n.close();
+    }
+  });
+});
