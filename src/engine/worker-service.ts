@@ -96,7 +96,8 @@ export class WorkerService {
     if (w.draining) return { jobs: [], drain: true };
     const jobs = await this.#engine.poll({
       workerId,
-      slots: Math.min(args.slots, w.capacity),
+      // Up to twice the capacity: a worker may hold as many claims again while its jobs are short.
+      slots: Math.min(args.slots, 2 * w.capacity),
       running: args.running,
       capacity: w.capacity,
       labels: w.labels,

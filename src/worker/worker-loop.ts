@@ -11,6 +11,7 @@ import type { Claim } from "../core/job.ts";
 import type { ExecContext, Executor } from "../executors/executor.ts";
 import { AbortKind, abortKind, attemptAbort } from "./abort.ts";
 import { AttemptDirs } from "./attempt-dirs.ts";
+import { PrefetchBuffer } from "./prefetch.ts";
 import type { WorkerIdentity, WorkerTransport } from "./transport.ts";
 
 export interface WorkerLoopOptions {
@@ -26,6 +27,8 @@ export interface WorkerLoopOptions {
   pollWaitMs?: number;
   /** Bytes of log kept per attempt; the rest is dropped with a notice. */
   maxLogBytes?: number;
+  /** Claims held beyond capacity while jobs are short (prefetch.ts); at most capacity. Default: capacity. */
+  prefetch?: number;
 }
 
 interface Running {
@@ -41,9 +44,17 @@ export class WorkerLoop {
   readonly #o: WorkerLoopOptions;
   readonly #running = new Map<string, Running>();
   readonly #dirs: AttemptDirs;
+  readonly #held: PrefetchBuffer;
   #stopping = false;
   #pollAbort = new AbortController();
-  #slotFreed: (() => void) | null = null;
+  /** Resolves the loop's wait: a slot freed, a poll ended, or stop. */
+  #wake: (() => void) | null = null;
+  readonly #polls = new Set<Promise<void>>();
+  /** Slots asked for by the polls in flight. */
+  #requested = 0;
+  #lastFound = 0;
+  #failures = 0;
+  #backoffUntil = 0;
   #loop: Promise<void> | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #unsubscribeCancel: (() => void) | null = null;
@@ -51,6 +62,8 @@ export class WorkerLoop {
   constructor(opts: WorkerLoopOptions) {
     this.#o = opts;
     this.#dirs = new AttemptDirs(opts.workRoot);
+    const capacity = opts.identity.capacity;
+    this.#held = new PrefetchBuffer({ limit: Math.min(opts.prefetch ?? capacity, capacity) });
   }
 
   get running(): number {
@@ -64,7 +77,10 @@ export class WorkerLoop {
   async start(): Promise<void> {
     const { heartbeatMs } = await this.#o.transport.register(this.#o.identity);
     this.#unsubscribeCancel = this.#o.transport.onCancel((ids) => {
-      for (const id of ids) this.#running.get(id)?.controller.abort(attemptAbort(AbortKind.Cancelled));
+      for (const id of ids) {
+        this.#held.drop(id);
+        this.#running.get(id)?.controller.abort(attemptAbort(AbortKind.Cancelled));
+      }
     });
     this.#heartbeat = setInterval(() => void this.#beat(), heartbeatMs || this.#o.heartbeatMs || 5000);
     this.#loop = this.#run();
@@ -75,8 +91,9 @@ export class WorkerLoop {
     if (this.#stopping) return this.#loop ?? undefined;
     this.#stopping = true;
     this.#pollAbort.abort();
-    this.#slotFreed?.();
+    this.#wake?.();
     await this.#loop;
+    await this.#release(this.#held.takeStale(Date.now(), true));
     if (this.#running.size > 0) {
       const all = Promise.all([...this.#running.values()].map((r) => r.done));
       let timer: NodeJS.Timeout | undefined;
@@ -94,41 +111,85 @@ export class WorkerLoop {
     await this.#o.transport.flush();
   }
 
+  /**
+   * Keeps claims coming: one poll (a long-poll when nothing is held) for the free slots plus what the
+   * prefetch wants, and, while jobs are short and the last poll found work, a second one that does not
+   * wait — so the server claims the next batch while this worker runs the current one.
+   */
   async #run(): Promise<void> {
-    const { transport, identity } = this.#o;
-    let failures = 0;
+    const { identity } = this.#o;
     while (!this.#stopping) {
-      const free = identity.capacity - this.#running.size;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => {
-          this.#slotFreed = resolve;
-        });
-        this.#slotFreed = null;
-        // Let the other attempts that finish in this tick free their slots too: one poll for all.
-        await new Promise((resolve) => setImmediate(resolve));
+      this.#fillSlots();
+      const have = this.#running.size + this.#held.size + this.#requested;
+      const wanted = identity.capacity + this.#held.extra - have;
+      const mayPoll =
+        this.#polls.size === 0 || (this.#polls.size === 1 && this.#held.extra > 0 && this.#lastFound > 0);
+      if (wanted > 0 && mayPoll && this.#backoffUntil <= Date.now()) {
+        // While prefetching, each poll asks for at most a capacity's worth, so two can be in flight.
+        this.#poll(
+          this.#held.extra > 0 ? Math.min(wanted, identity.capacity) : wanted,
+          this.#polls.size === 0,
+        );
         continue;
       }
-      try {
-        const claims = await transport.poll({
-          slots: free,
-          running: this.#running.size,
-          waitMs: this.#o.pollWaitMs ?? 30_000,
-          signal: this.#pollAbort.signal,
-        });
-        failures = 0;
-        for (const claim of claims) this.#start(claim);
-        if (claims.length === 0 && !this.#stopping) await new Promise((resolve) => setImmediate(resolve));
-      } catch (err) {
-        if (this.#stopping) break;
-        failures++;
-        const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
-        this.#o.logger.warn({ err: String(err), retryInMs: delay }, "poll failed");
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        if (this.#backoffUntil > Date.now()) setTimeout(resolve, this.#backoffUntil - Date.now());
+      });
+      this.#wake = null;
+      // Let the other attempts that finish in this tick free their slots too: one poll for all.
+      await new Promise((resolve) => setImmediate(resolve));
     }
+    await Promise.allSettled(this.#polls);
+  }
+
+  #poll(slots: number, mayWait: boolean): void {
+    this.#requested += slots;
+    const p = this.#o.transport
+      .poll({
+        slots,
+        running: this.#running.size + this.#held.size,
+        waitMs: mayWait ? (this.#o.pollWaitMs ?? 30_000) : 0,
+        signal: this.#pollAbort.signal,
+      })
+      .then(
+        (claims) => {
+          this.#failures = 0;
+          this.#lastFound = claims.length;
+          this.#held.push(claims, Date.now());
+          // Start at once: a claim is "running" to everyone else from now on.
+          this.#fillSlots();
+        },
+        (err) => {
+          if (this.#stopping) return;
+          this.#failures++;
+          const delay = Math.min(30_000, 250 * 2 ** Math.min(this.#failures, 7));
+          this.#backoffUntil = Date.now() + delay;
+          this.#o.logger.warn({ err: String(err), retryInMs: delay }, "poll failed");
+        },
+      )
+      .finally(() => {
+        this.#requested -= slots;
+        this.#polls.delete(p);
+        this.#wake?.();
+      });
+    this.#polls.add(p);
+  }
+
+  #fillSlots(): void {
+    while (!this.#stopping && this.#held.size > 0 && this.#running.size < this.#o.identity.capacity)
+      this.#start(this.#held.shift()!);
+  }
+
+  async #release(claims: Claim[]): Promise<void> {
+    if (claims.length === 0) return;
+    await this.#o.transport
+      .release(claims.map((c) => ({ jobId: c.id, attempt: c.attempt, workerId: c.workerId })))
+      .catch((e) => this.#o.logger.warn({ err: String(e) }, "release failed"));
   }
 
   #start(claim: Claim): void {
+    const startedAt = performance.now();
     const controller = new AbortController();
     const running: Running = { claim, controller, timer: null, done: Promise.resolve() };
     if (claim.timeoutMs !== null) {
@@ -138,7 +199,9 @@ export class WorkerLoop {
     running.done = this.#execute(claim, controller.signal).finally(() => {
       if (running.timer) clearTimeout(running.timer);
       this.#running.delete(claim.id);
-      this.#slotFreed?.();
+      this.#held.ran(performance.now() - startedAt);
+      this.#fillSlots();
+      this.#wake?.();
     });
   }
 
@@ -204,10 +267,14 @@ export class WorkerLoop {
   }
 
   async #beat(): Promise<void> {
-    const ids = [...this.#running.keys()];
+    await this.#release(this.#held.takeStale(Date.now()));
+    const ids = [...this.#running.keys(), ...this.#held.ids()];
     try {
       const lost = await this.#o.transport.heartbeat(ids);
-      for (const id of lost) this.#running.get(id)?.controller.abort(attemptAbort(AbortKind.Lost));
+      for (const id of lost) {
+        this.#held.drop(id);
+        this.#running.get(id)?.controller.abort(attemptAbort(AbortKind.Lost));
+      }
     } catch (err) {
       this.#o.logger.warn({ err: String(err) }, "heartbeat failed; leases will expire if this goes on");
     }

@@ -223,3 +223,35 @@ describe("engine on SQLite", () => {
     assert.ok(states.filter((j) => j.status === "completed").length >= 2);
   });
 });
+
+describe("prefetch on SQLite", () => {
+  /** Peak of jobs the database shows running while `jobs` run with concurrency 4. */
+  async function peakRunning(durationMs: number, jobs: number): Promise<number> {
+    bosun.define("timed", async () => {
+      if (durationMs > 0) await new Promise((r) => setTimeout(r, durationMs));
+      return null;
+    });
+    await bosun.start({ concurrency: 4 });
+    const enqueued = await bosun.enqueueMany(Array.from({ length: jobs }, () => ({ type: "timed" })));
+    let peak = 0;
+    await waitUntil(
+      async () => {
+        const { byStatus } = await bosun.runtime.store.counts();
+        peak = Math.max(peak, byStatus.running ?? 0);
+        return (byStatus.completed ?? 0) === enqueued.length;
+      },
+      { timeoutMs: 30_000, intervalMs: 1, what: "all jobs to complete" },
+    );
+    return peak;
+  }
+
+  it("holds up to a capacity's worth of extra claims while jobs are short", async () => {
+    const peak = await peakRunning(0, 3_000);
+    assert.ok(peak > 4, `short jobs are prefetched (peak running ${peak})`);
+    assert.ok(peak <= 8, `never more than twice the capacity (peak running ${peak})`);
+  });
+
+  it("holds no extra claims while jobs are long", async () => {
+    assert.ok((await peakRunning(120, 24)) <= 4);
+  });
+});

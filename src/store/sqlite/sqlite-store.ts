@@ -23,6 +23,7 @@ import type {
   Store,
   StoredLogChunk,
 } from "../store.ts";
+import { BACKSTOP_WAL_PAGES, Checkpointer } from "./checkpointer.ts";
 import { migrate, openDatabase, transaction } from "./database.ts";
 import { jsonOrNull, toAttempt, toJob, toJobState } from "./rows.ts";
 import { prepare } from "./statements.ts";
@@ -30,6 +31,8 @@ import { prepare } from "./statements.ts";
 export interface SqliteStoreOptions {
   file: string;
   durability?: "normal" | "strict";
+  /** Checkpoint the WAL on a thread of its own (default); off, SQLite's autocheckpoint does it inline. */
+  checkpointThread?: boolean;
 }
 
 /** Extra candidates read per claim so that jobs whose constraints fit nobody do not block the rest. */
@@ -39,11 +42,20 @@ export class SqliteStore implements Store {
   readonly features = { shared: false } as const;
   readonly #db: DatabaseSync;
   readonly #s: ReturnType<typeof prepare>;
+  readonly #checkpointer: Checkpointer | null = null;
 
   constructor(opts: SqliteStoreOptions) {
-    this.#db = openDatabase({ file: opts.file, durability: opts.durability ?? "normal" });
+    const durability = opts.durability ?? "normal";
+    this.#db = openDatabase({ file: opts.file, durability });
     migrate(this.#db);
     this.#s = prepare(this.#db);
+    if (opts.file !== ":memory:" && opts.checkpointThread !== false) {
+      this.#db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
+      this.#checkpointer = new Checkpointer({
+        file: opts.file,
+        synchronous: durability === "strict" ? "FULL" : "NORMAL",
+      });
+    }
   }
 
   /** The connection, for the other SQLite-backed stores of this node (schedules, cluster state). */
@@ -61,6 +73,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.stop();
     if (this.#db.isOpen) {
       this.#db.exec("PRAGMA optimize");
       this.#db.close();
