@@ -40,6 +40,10 @@ export function connect(opts: ConnectOptions): Sql {
       search_path: assertSchemaName(opts.schema),
       application_name: "bosun",
       enable_bitmapscan: "off",
+      // Batches join at most a few thousand input rows to jobs by id: a nested loop over the id index.
+      // A hash join would read every job that matches the rest of the WHERE (postgres-store.ts).
+      enable_hashjoin: "off",
+      enable_mergejoin: "off",
       ...(opts.asyncCommit ? { synchronous_commit: "off" } : {}),
     },
     // bigint columns hold epoch milliseconds: well inside Number's exact range.
