@@ -96,8 +96,8 @@ export class WorkerService {
     if (w.draining) return { jobs: [], drain: true };
     const jobs = await this.#engine.poll({
       workerId,
-      // Up to twice the capacity: a worker may hold as many claims again while its jobs are short.
-      slots: Math.min(args.slots, 2 * w.capacity),
+      // Up to three times the capacity: a worker may hold twice as many again while its jobs are short.
+      slots: Math.min(args.slots, 3 * w.capacity),
       running: args.running,
       capacity: w.capacity,
       labels: w.labels,

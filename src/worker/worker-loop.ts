@@ -27,7 +27,7 @@ export interface WorkerLoopOptions {
   pollWaitMs?: number;
   /** Bytes of log kept per attempt; the rest is dropped with a notice. */
   maxLogBytes?: number;
-  /** Claims held beyond capacity while jobs are short (prefetch.ts); at most capacity. Default: capacity. */
+  /** Claims held beyond capacity while jobs are short (prefetch.ts). Default and most: twice the capacity. */
   prefetch?: number;
 }
 
@@ -63,7 +63,7 @@ export class WorkerLoop {
     this.#o = opts;
     this.#dirs = new AttemptDirs(opts.workRoot);
     const capacity = opts.identity.capacity;
-    this.#held = new PrefetchBuffer({ limit: Math.min(opts.prefetch ?? capacity, capacity) });
+    this.#held = new PrefetchBuffer({ limit: Math.min(opts.prefetch ?? 2 * capacity, 2 * capacity) });
   }
 
   get running(): number {
@@ -125,9 +125,9 @@ export class WorkerLoop {
       const mayPoll =
         this.#polls.size === 0 || (this.#polls.size === 1 && this.#held.extra > 0 && this.#lastFound > 0);
       if (wanted > 0 && mayPoll && this.#backoffUntil <= Date.now()) {
-        // While prefetching, each poll asks for at most a capacity's worth, so two can be in flight.
+        // While prefetching, each poll asks for at most two capacities' worth, so two can be in flight.
         this.#poll(
-          this.#held.extra > 0 ? Math.min(wanted, identity.capacity) : wanted,
+          this.#held.extra > 0 ? Math.min(wanted, 2 * identity.capacity) : wanted,
           this.#polls.size === 0,
         );
         continue;

@@ -245,10 +245,10 @@ describe("prefetch on SQLite", () => {
     return peak;
   }
 
-  it("holds up to a capacity's worth of extra claims while jobs are short", async () => {
+  it("holds up to twice its capacity in extra claims while jobs are short", async () => {
     const peak = await peakRunning(0, 3_000);
     assert.ok(peak > 4, `short jobs are prefetched (peak running ${peak})`);
-    assert.ok(peak <= 8, `never more than twice the capacity (peak running ${peak})`);
+    assert.ok(peak <= 12, `never more than three times the capacity (peak running ${peak})`);
   });
 
   it("holds no extra claims while jobs are long", async () => {
