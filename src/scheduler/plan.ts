@@ -47,7 +47,7 @@ export function leadTime(count: number, msPerFire: number, maxLeadMs: number): n
   return expected < 2 || maxLeadMs <= 0 ? 0 : Math.min(maxLeadMs, Math.ceil(expected * 2) + 25);
 }
 
-/** Changes after which jobs written ahead of their instant no longer match the schedule. */
+/** Changes after which a schedule fires from now: the old timing's fires are not "missed" by the new one. */
 export function changedTiming(a: Schedule, b: Schedule): boolean {
   return a.cron !== b.cron || a.timezone !== b.timezone || a.startAt !== b.startAt || a.endAt !== b.endAt;
 }

@@ -1,7 +1,8 @@
 /**
  * Schedule management for the API, the CLI and the SDK: validation (cron, time zone, job type and payload),
  * defaults, and announcing every change on the bus so the leader's scheduler re-plans it, wherever it runs.
- * Changes that stop or re-time a schedule also cancel the fires already written ahead (staged.ts).
+ * Every change (and a delete) discards the fires already written ahead of their instant
+ * (ScheduleStore.discardStaged), so it takes effect at once; the leader re-plans and writes them anew.
  */
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.ts";
@@ -9,6 +10,7 @@ import { BosunError } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import type { Job } from "../core/job.ts";
 import type { Engine } from "../engine/engine.ts";
+import { changedTiming } from "./plan.ts";
 import {
   assertFires,
   canonicalTimezone,
@@ -20,7 +22,6 @@ import {
   type SchedulePatch,
 } from "./schedule.ts";
 import type { ScheduleRun, ScheduleStore } from "./schedule-store.ts";
-import { cancelStaged } from "./staged.ts";
 
 const time = (iso: string | undefined): number | null => (iso === undefined ? null : Date.parse(iso));
 
@@ -105,18 +106,15 @@ export class ScheduleService {
       ...(patch.alert !== undefined ? { alert: patch.alert } : {}),
       updatedAt: now,
     });
-    const retimed =
-      next.cron !== cur.cron ||
-      next.timezone !== cur.timezone ||
-      next.startAt !== cur.startAt ||
-      next.endAt !== cur.endAt;
     // A new timing starts from now (fires of the old one are not "missed" by the new one); so does a
-    // resume (the fires skipped while paused are not replayed).
-    if (retimed || (cur.paused && !next.paused)) next.lastFireTime = Math.max(cur.lastFireTime ?? 0, now);
-    const saved = await this.#store.update(next);
-    if (retimed || next.paused) await this.#cancelStaged(id, now, saved);
+    // resume (the fires skipped while paused are not replayed). Otherwise null leaves the recorded value
+    // alone: cur.lastFireTime as read counts the fires staged ahead, and recording that would make the
+    // schedule skip them once they are discarded below.
+    next.lastFireTime = changedTiming(cur, next) || (cur.paused && !next.paused) ? now : null;
+    await this.#store.update(next);
+    await this.#discardStaged(id, now);
     this.#changed(id);
-    return saved;
+    return this.get(id); // read after the discard, so lastFireTime no longer counts those fires
   }
 
   setPaused(id: string, paused: boolean): Promise<Schedule> {
@@ -126,7 +124,7 @@ export class ScheduleService {
   async delete(id: string): Promise<void> {
     if (!(await this.#store.delete(id)))
       throw new BosunError("SCHEDULE_NOT_FOUND", `No schedule has the id ${id}`);
-    await this.#cancelStaged(id, this.#clock.now(), null);
+    await this.#discardStaged(id, this.#clock.now());
     this.#changed(id);
   }
 
@@ -155,18 +153,16 @@ export class ScheduleService {
     }
   }
 
-  async #cancelStaged(id: string, now: number, current: Schedule | null): Promise<void> {
+  /**
+   * Whatever changed (timing, pause, job, overlap), the fires written ahead were made by the old
+   * definition. Discarding them here makes the change visible at once even while the leader is busy; the
+   * leader discards again when it re-plans (it may have staged more meanwhile).
+   */
+  async #discardStaged(id: string, now: number): Promise<void> {
     try {
-      await cancelStaged({
-        engine: this.#engine,
-        scheduleId: id,
-        now,
-        logger: this.#logger ?? silent,
-        current,
-      });
+      await this.#store.discardStaged([id], now);
     } catch (err) {
-      // The leader cancels them again when it re-plans the schedule.
-      this.#logger?.warn({ scheduleId: id, err: String(err) }, "could not cancel staged fires");
+      this.#logger?.warn({ scheduleId: id, err: String(err) }, "could not discard staged fires");
     }
   }
 
@@ -174,5 +170,3 @@ export class ScheduleService {
     this.#engine.bus.publish({ type: "schedule", id });
   }
 }
-
-const silent = { debug: () => undefined } as unknown as Logger;

@@ -57,6 +57,14 @@ export interface ScheduleStore {
    * schedules with none are absent. One query for the whole list, on an index of unfinished runs.
    */
   activeRuns(scheduleIds: string[]): Promise<Map<string, number>>;
+  /**
+   * Deletes the fires the listed schedules wrote ahead of their instant ("staged": still `scheduled`,
+   * never attempted or started, scheduledTime after `now`) and returns how many went. Staged jobs are a
+   * plan, not history: deleting them (rather than cancelling) frees their (scheduleId, scheduledTime), so
+   * the re-planned scheduler can make those fires again. The guard is part of the one statement, so a job
+   * promoted or claimed meanwhile is left alone.
+   */
+  discardStaged(scheduleIds: string[], now: number): Promise<number>;
   /** The jobs a schedule spawned, newest first, each with its latest attempt's HTTP status. */
   runs(scheduleId: string, opts: { limit: number; beforeSeq?: number }): Promise<ScheduleRun[]>;
 }

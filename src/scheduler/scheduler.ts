@@ -20,10 +20,9 @@ import type { DriftMeter } from "./drift.ts";
 import { type Due, type Entry, fireBatch } from "./fire-batch.ts";
 import { FireHeap } from "./fire-heap.ts";
 import { HeldQueue, takeReleasable } from "./held-queue.ts";
-import { changedTiming, leadTime, planFires } from "./plan.ts";
+import { leadTime, planFires } from "./plan.ts";
 import { nextFire, parseCron, type Schedule } from "./schedule.ts";
 import type { ScheduleStore } from "./schedule-store.ts";
-import { cancelStaged } from "./staged.ts";
 
 export interface SchedulerOptions {
   engine: Engine;
@@ -112,18 +111,13 @@ export class Scheduler {
     return this.#serial(async () => {
       if (!this.#running) return;
       const gen = this.#gen;
-      const before = this.#entries.get(id)?.schedule;
-      const s = await this.#o.store.get(id);
       const now = this.#o.clock.now();
-      // Jobs already written ahead of their instant belong to the old definition.
-      if (before && (!s || s.paused || changedTiming(before, s)))
-        await cancelStaged({
-          engine: this.#o.engine,
-          scheduleId: id,
-          now,
-          logger: this.#o.logger,
-          current: s,
-        });
+      // Fires written ahead belong to the plan being replaced, whatever changed: even an unchanged-looking
+      // schedule may have been paused and resumed since the last refresh. They go first, and the schedule is
+      // read after, so its lastFireTime does not count them and the new plan writes them again (once: the
+      // heap entries of the old plan are stale from here on).
+      await this.#o.store.discardStaged([id], now);
+      const s = await this.#o.store.get(id);
       this.#entries.delete(id);
       this.#held.forget(id);
       if (s && !s.paused) {

@@ -142,6 +142,42 @@ function scheduleStoreContract(name: string, open: () => Promise<Opened>) {
       assert.equal((await o.schedules.activeRuns([])).size, 0);
     });
 
+    it("discards staged fires only (still scheduled, never run, still ahead), so they can be made again", async () => {
+      const a = await o.schedules.create(schedule());
+      const b = await o.schedules.create(schedule());
+      const queue = `q-${newId()}`;
+      // Written at T0 due at their instant, as the scheduler stages them.
+      const stage = (id: string, t: number) =>
+        o.jobs.enqueue([newJob({ scheduleId: id, scheduledTime: t, runAt: t, queue })], T0);
+      for (const t of [T0 - 1000, T0 + 1000, T0 + 2000, T0 + 3000, T0 + 4000]) await stage(a.id, t);
+      await stage(b.id, T0 + 3000);
+      await o.jobs.promoteDue(T0 + 1000); // :01 promoted: queued, no longer a plan
+      // The past fire (:−01) runs; a started job is never discarded.
+      await o.jobs.claim({
+        now: T0 + 1000,
+        leaseMs: 1000,
+        workers: [worker("w", { queues: [queue], slots: 1 })],
+      });
+      const other = await o.schedules.create(schedule());
+      await stage(other.id, T0 + 3000);
+      assert.equal(await o.schedules.discardStaged([], T0), 0);
+      // :02 is not after `now`; :03 and :04 of a, :03 of b go, in one call; `other` is not listed.
+      assert.equal(await o.schedules.discardStaged([a.id, b.id], T0 + 2000), 3);
+      const times = async (id: string) =>
+        (await o.schedules.runs(id, { limit: 10 })).map((r) => [r.scheduledTime! - T0, r.status]).reverse();
+      assert.deepEqual(await times(a.id), [
+        [-1000, "running"],
+        [1000, "queued"],
+        [2000, "scheduled"],
+      ]);
+      assert.deepEqual(await times(b.id), []);
+      assert.deepEqual(await times(other.id), [[3000, "scheduled"]]);
+      assert.equal((await o.schedules.get(a.id))!.lastFireTime, T0 + 2000, "no longer counts the discarded");
+      // The fire time is free again: staging it anew makes a new job, not the old one back.
+      const [again] = await stage(a.id, T0 + 3000);
+      assert.equal(again!.created, true);
+    });
+
     it("lists runs newest first with the latest attempt's HTTP status, page by page", async () => {
       const s = await o.schedules.create(schedule());
       const queue = `q-${newId()}`;

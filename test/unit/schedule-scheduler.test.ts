@@ -1,88 +1,14 @@
 /**
  * The scheduler on a fake clock (node:test mock timers drive setTimeout and Date) against a real SQLite
- * file and the real engine: daylight saving, catch-up, overlap, lead time, restarts and two leaders.
+ * file and the real engine: daylight saving, catch-up, overlap, restarts and two leaders (lead time: schedule-staged.test.ts).
  * Time only moves when the test moves it, straight to the scheduler's next wake-up, so days pass in
  * milliseconds and every fire happens at its exact instant.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { pino } from "pino";
-import { LocalEventBus } from "../../src/cluster/event-bus.ts";
-import type { Clock } from "../../src/core/clock.ts";
-import { Engine } from "../../src/engine/engine.ts";
-import { DriftMeter } from "../../src/scheduler/drift.ts";
-import type { ScheduleInput } from "../../src/scheduler/schedule.ts";
-import { ScheduleService } from "../../src/scheduler/schedule-service.ts";
-import { Scheduler } from "../../src/scheduler/scheduler.ts";
-import { SqliteScheduleStore } from "../../src/store/sqlite/sqlite-schedules.ts";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+import { at, openNode, runUntil, settle } from "../helpers/scheduler-node.ts";
 import { tempDir } from "../helpers/wait.ts";
-
-const logger = pino({ level: "silent" });
-const clock: Clock = { now: () => Date.now() }; // Date is mocked
-const at = (iso: string) => Date.parse(iso);
-
-type Node = Awaited<ReturnType<typeof openNode>>;
-
-async function openNode(file: string, opts: { maxLeadMs?: number } = {}) {
-  const store = new SqliteStore({ file });
-  const bus = new LocalEventBus();
-  const engine = new Engine({
-    store,
-    bus,
-    clock,
-    logger,
-    leaseMs: 30_000,
-    reapIntervalMs: 60_000,
-    maxPayloadBytes: 1 << 20,
-  });
-  engine.catalog.add("noop");
-  const schedules = new SqliteScheduleStore(store.db);
-  const drift = new DriftMeter();
-  const service = new ScheduleService(engine, schedules, clock, logger);
-  const scheduler = new Scheduler({ engine, store: schedules, clock, logger, drift, ...opts });
-  const runs = async (id: string) => (await schedules.runs(id, { limit: 10_000 })).reverse();
-  const fireTimes = async (id: string) =>
-    (await runs(id)).filter((r) => r.scheduledTime !== null).map((r) => r.scheduledTime!);
-  return {
-    store,
-    engine,
-    schedules,
-    drift,
-    service,
-    scheduler,
-    runs,
-    fireTimes,
-    create: (input: Partial<ScheduleInput>) =>
-      service.create({ cron: "* * * * * *", job: { type: "noop" }, ...input } as ScheduleInput, "t"),
-    async close() {
-      await scheduler.stop();
-      await engine.close();
-      await bus.close();
-      await store.close();
-    },
-  };
-}
-
-async function settle(...nodes: Node[]) {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setImmediate(r));
-    for (const n of nodes) await n.scheduler.whenIdle();
-  }
-}
-
-/** Moves the fake clock to `target`, stopping at every wake-up of the nodes' schedulers. */
-async function runUntil(target: number, ...nodes: Node[]) {
-  for (;;) {
-    await settle(...nodes);
-    const now = Date.now();
-    if (now >= target) return;
-    const wakes = nodes.map((n) => n.scheduler.nextWakeAt ?? Number.POSITIVE_INFINITY);
-    const to = Math.min(target, Math.max(Math.min(...wakes), now + 1));
-    mock.timers.tick(to - now);
-  }
-}
 
 const berlinDay = (t: number) =>
   new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin", dateStyle: "short" }).format(t);
@@ -251,53 +177,6 @@ describe("scheduler (fake clock)", () => {
       assert.equal((await b.runs(skip.id)).length, 2, "after the run ended, the next fire goes");
     } finally {
       await b.close();
-    }
-  });
-
-  it("writes a large batch ahead of its second (lead time) and pausing cancels what was written ahead", async () => {
-    fake("2026-05-01T10:00:00.200Z");
-    const n = await openNode(file);
-    try {
-      const ids = [];
-      for (let i = 0; i < 300; i++) ids.push((await n.create({ cron: "*/5 * * * * *" })).id);
-      await n.scheduler.start();
-      await runUntil(at("2026-05-01T10:00:04.999Z"), n);
-      // 300 fires × the assumed cost per fire is well over 2 ms: the batch for :05 went out early.
-      const staged = await n.engine.list({ status: ["scheduled"], limit: 1000 });
-      assert.equal(staged.length, 300);
-      assert.ok(staged.every((j) => j.runAt === at("2026-05-01T10:00:05.000Z")));
-      assert.ok(n.drift.enqueue.summary().max < 0, "each job was durable before its second");
-      await n.service.setPaused(ids[0]!, true);
-      await settle(n);
-      const [run] = await n.runs(ids[0]!);
-      assert.equal(run!.status, "cancelled");
-      await runUntil(at("2026-05-01T10:00:05.100Z"), n);
-      assert.equal((await n.engine.list({ status: ["queued"], limit: 1000 })).length, 299);
-    } finally {
-      await n.close();
-    }
-  });
-
-  it("a change keeps the fires written ahead that the new timing also makes, and cancels the rest", async () => {
-    fake("2026-05-01T10:00:00.200Z");
-    const n = await openNode(file);
-    try {
-      const ids = [];
-      for (let i = 0; i < 300; i++) ids.push((await n.create({ cron: "*/5 * * * * *" })).id);
-      await n.scheduler.start();
-      await runUntil(at("2026-05-01T10:00:04.999Z"), n);
-      // Both changes come after :05 was written ahead. A later endAt still fires :05; */7 does not.
-      await n.service.update(ids[0]!, { endAt: "2026-05-02T00:00:00Z" });
-      await n.service.update(ids[1]!, { cron: "*/7 * * * * *" });
-      await runUntil(at("2026-05-01T10:00:10.100Z"), n);
-      const view = async (id: string) =>
-        (await n.runs(id)).map(
-          (r) => `${new Date(r.scheduledTime!).toISOString().slice(17, 19)} ${r.status}`,
-        );
-      assert.deepEqual(await view(ids[0]!), ["05 queued", "10 queued"]);
-      assert.deepEqual(await view(ids[1]!), ["05 cancelled", "07 queued"]);
-    } finally {
-      await n.close();
     }
   });
 

@@ -170,6 +170,17 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
     return out;
   }
 
+  async discardStaged(scheduleIds: string[], now: number): Promise<number> {
+    if (scheduleIds.length === 0) return 0;
+    // Under READ COMMITTED a row promoted or claimed while this waits for its lock is re-checked against
+    // the WHERE and kept: only fires still staged go.
+    return (
+      await this.#sql`DELETE FROM jobs
+        WHERE schedule_id = ANY(${this.#sql.array(scheduleIds, TEXT)}::text[]) AND scheduled_time > ${now}
+          AND status = 'scheduled' AND attempts = 0 AND started_at IS NULL`
+    ).count;
+  }
+
   async runs(scheduleId: string, opts: { limit: number; beforeSeq?: number }): Promise<ScheduleRun[]> {
     const before = opts.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     const rows = await this.#sql`SELECT j.seq, j.id, j.scheduled_time, j.created_at, j.started_at,

@@ -82,6 +82,10 @@ function prepare(db: DatabaseSync) {
       WHERE schedule_id IN (SELECT value FROM json_each(?))
         AND status IN ('pending', 'scheduled', 'queued', 'running')
       GROUP BY schedule_id`),
+    // A range of jobs_schedule_fire per schedule; the guard mirrors ScheduleStore.discardStaged.
+    discardStaged: p(`DELETE FROM jobs INDEXED BY jobs_schedule_fire
+      WHERE schedule_id IN (SELECT value FROM json_each(?)) AND scheduled_time > ?
+        AND status = 'scheduled' AND attempts = 0 AND started_at IS NULL`),
     runs: p(`SELECT j.seq, j.id, j.scheduled_time, j.created_at, j.started_at, j.finished_at, j.status, j.error,
         j.attempts,
         (SELECT a.http_status FROM job_attempts a WHERE a.job_id = j.id ORDER BY a.attempt DESC LIMIT 1)
@@ -173,6 +177,11 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
     for (const r of this.#s.activeRuns.all(JSON.stringify(scheduleIds)))
       out.set(r.schedule_id as string, Number(r.n));
     return out;
+  }
+
+  async discardStaged(scheduleIds: string[], now: number): Promise<number> {
+    if (scheduleIds.length === 0) return 0;
+    return Number(this.#s.discardStaged.run(JSON.stringify(scheduleIds), now).changes);
   }
 
   async runs(scheduleId: string, opts: { limit: number; beforeSeq?: number }): Promise<ScheduleRun[]> {

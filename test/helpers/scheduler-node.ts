@@ -1,0 +1,81 @@
+/**
+ * A scheduler node for tests on a fake clock (node:test mock timers drive setTimeout and Date): the real
+ * engine, schedule service and scheduler on a real SQLite file. Time only moves when the test moves it,
+ * straight to the schedulers' next wake-up, so every fire happens at its exact instant.
+ */
+import { mock } from "node:test";
+import { pino } from "pino";
+import { LocalEventBus } from "../../src/cluster/event-bus.ts";
+import type { Clock } from "../../src/core/clock.ts";
+import { Engine } from "../../src/engine/engine.ts";
+import { DriftMeter } from "../../src/scheduler/drift.ts";
+import type { ScheduleInput } from "../../src/scheduler/schedule.ts";
+import { ScheduleService } from "../../src/scheduler/schedule-service.ts";
+import { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { SqliteScheduleStore } from "../../src/store/sqlite/sqlite-schedules.ts";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+
+export const logger = pino({ level: "silent" });
+export const clock: Clock = { now: () => Date.now() }; // Date is mocked
+export const at = (iso: string) => Date.parse(iso);
+
+export type Node = Awaited<ReturnType<typeof openNode>>;
+
+export async function openNode(file: string, opts: { maxLeadMs?: number } = {}) {
+  const store = new SqliteStore({ file });
+  const bus = new LocalEventBus();
+  const engine = new Engine({
+    store,
+    bus,
+    clock,
+    logger,
+    leaseMs: 30_000,
+    reapIntervalMs: 60_000,
+    maxPayloadBytes: 1 << 20,
+  });
+  engine.catalog.add("noop");
+  const schedules = new SqliteScheduleStore(store.db);
+  const drift = new DriftMeter();
+  const service = new ScheduleService(engine, schedules, clock, logger);
+  const scheduler = new Scheduler({ engine, store: schedules, clock, logger, drift, ...opts });
+  const runs = async (id: string) => (await schedules.runs(id, { limit: 10_000 })).reverse();
+  const fireTimes = async (id: string) =>
+    (await runs(id)).filter((r) => r.scheduledTime !== null).map((r) => r.scheduledTime!);
+  return {
+    store,
+    engine,
+    schedules,
+    drift,
+    service,
+    scheduler,
+    runs,
+    fireTimes,
+    create: (input: Partial<ScheduleInput>) =>
+      service.create({ cron: "* * * * * *", job: { type: "noop" }, ...input } as ScheduleInput, "t"),
+    async close() {
+      await scheduler.stop();
+      await engine.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+}
+
+export async function settle(...nodes: Node[]) {
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setImmediate(r));
+    for (const n of nodes) await n.scheduler.whenIdle();
+  }
+}
+
+/** Moves the fake clock to `target`, stopping at every wake-up of the nodes' schedulers. */
+export async function runUntil(target: number, ...nodes: Node[]) {
+  for (;;) {
+    await settle(...nodes);
+    const now = Date.now();
+    if (now >= target) return;
+    const wakes = nodes.map((n) => n.scheduler.nextWakeAt ?? Number.POSITIVE_INFINITY);
+    const to = Math.min(target, Math.max(Math.min(...wakes), now + 1));
+    mock.timers.tick(to - now);
+  }
+}
