@@ -5,8 +5,15 @@
 export class ThroughputMeter {
   readonly #buckets = new Float64Array(60);
   readonly #stamps = new Float64Array(60);
+  #total = 0;
+
+  /** Jobs finished through this node since it started (a counter: it only grows). */
+  get total(): number {
+    return this.#total;
+  }
 
   record(count: number, now: number): void {
+    this.#total += count;
     const second = Math.floor(now / 1000);
     const i = second % 60;
     if (this.#stamps[i] !== second) {

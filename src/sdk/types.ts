@@ -91,11 +91,12 @@ export interface ApiAttempt {
 export interface ApiMetrics {
   nodeId: string;
   uptimeSeconds: number;
-  counts: {
+  /** Absent when asked with `?counts=false`. */
+  counts?: {
     byStatus: Partial<Record<JobStatus, number>>;
     byQueue: Record<string, Partial<Record<JobStatus, number>>>;
   };
-  throughput: { jobsPerSecond: number };
+  throughput: { jobsPerSecond: number; finishedTotal: number };
   workers: { running: number; capacity: number; utilisation: number };
   extra?: Record<string, unknown>;
 }

@@ -114,17 +114,28 @@ describe("REST API", () => {
   it("reports counts, throughput and utilisation as JSON and as Prometheus text", async () => {
     const m = await api<{
       counts: { byStatus: Record<string, number>; byQueue: Record<string, Record<string, number>> };
-      throughput: { jobsPerSecond: number };
+      throughput: { jobsPerSecond: number; finishedTotal: number };
       workers: { running: number; capacity: number; utilisation: number };
     }>(s.url, "GET", "/api/v1/metrics");
     assert.equal(m.status, 200);
     assert.ok((m.body.counts.byStatus.completed ?? 0) > 0);
     assert.ok(m.body.counts.byQueue.paging);
     assert.ok(m.body.throughput.jobsPerSecond > 0);
+    const { completed = 0, failed = 0, cancelled = 0 } = m.body.counts.byStatus;
+    // Finish events: a job retried by hand after it failed finished twice.
+    assert.ok(m.body.throughput.finishedTotal >= completed + failed + cancelled);
     assert.equal(m.body.workers.capacity, 2);
+    const light = await api<{ counts?: unknown; throughput: { finishedTotal: number } }>(
+      s.url,
+      "GET",
+      "/api/v1/metrics?counts=false",
+    );
+    assert.equal(light.body.counts, undefined);
+    assert.equal(light.body.throughput.finishedTotal, m.body.throughput.finishedTotal);
     const prom = await fetch(`${s.url}/metrics`);
     const text = await prom.text();
     assert.match(text, /bosun_jobs\{status="completed",queue="paging"\} 5/);
+    assert.match(text, new RegExp(`bosun_jobs_finished_total ${m.body.throughput.finishedTotal}\\b`));
     assert.match(text, /bosun_worker_capacity 2/);
   });
 

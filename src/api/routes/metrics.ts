@@ -4,7 +4,7 @@
  * minute, and worker utilisation.
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { Type } from "typebox";
 import type { ApiContext } from "../context.ts";
 
@@ -13,9 +13,15 @@ const Counts = Type.Record(Type.String(), Type.Integer());
 export const MetricsBody = Type.Object({
   nodeId: Type.String(),
   uptimeSeconds: Type.Number(),
-  counts: Type.Object({ byStatus: Counts, byQueue: Type.Record(Type.String(), Counts) }),
+  counts: Type.Optional(
+    Type.Object(
+      { byStatus: Counts, byQueue: Type.Record(Type.String(), Counts) },
+      { description: "Absent with ?counts=false" },
+    ),
+  ),
   throughput: Type.Object({
     jobsPerSecond: Type.Number({ description: "Finished jobs/s over the last minute, this node" }),
+    finishedTotal: Type.Integer({ description: "Jobs finished through this node since it started" }),
   }),
   workers: Type.Object({ running: Type.Integer(), capacity: Type.Integer(), utilisation: Type.Number() }),
   extra: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -23,16 +29,27 @@ export const MetricsBody = Type.Object({
 
 export type MetricsProvider = () => Promise<Record<string, unknown>>;
 
-async function snapshot(ctx: ApiContext, extra: MetricsProvider[]) {
+const MetricsQuery = Type.Object({
+  counts: Type.Boolean({
+    default: true,
+    description:
+      "false skips the counts by status and queue, which read the whole job table: for frequent polling",
+  }),
+});
+
+async function snapshot(ctx: ApiContext, extra: MetricsProvider[], withCounts = true) {
   const now = ctx.engine.clock.now();
-  const counts = await ctx.engine.store.counts();
+  const counts = withCounts ? await ctx.engine.store.counts() : undefined;
   const usage = await ctx.workerUsage();
   const more = Object.assign({}, ...(await Promise.all(extra.map((p) => p()))));
   return {
     nodeId: ctx.nodeId,
     uptimeSeconds: (now - ctx.startedAt) / 1000,
-    counts: counts as { byStatus: Record<string, number>; byQueue: Record<string, Record<string, number>> },
-    throughput: { jobsPerSecond: ctx.engine.throughput.perSecond(now) },
+    ...(counts ? { counts } : {}),
+    throughput: {
+      jobsPerSecond: ctx.engine.throughput.perSecond(now),
+      finishedTotal: ctx.engine.throughput.total,
+    },
     workers: { ...usage, utilisation: usage.capacity === 0 ? 0 : usage.running / usage.capacity },
     ...(Object.keys(more).length > 0 ? { extra: more } : {}),
   };
@@ -47,10 +64,11 @@ export const metricsRoutes =
         schema: {
           tags: ["system"],
           summary: "Counts, throughput and utilisation (JSON)",
+          querystring: MetricsQuery,
           response: { 200: MetricsBody },
         },
       },
-      () => snapshot(ctx, extra),
+      (request) => snapshot(ctx, extra, request.query.counts),
     );
 
     // One registry per app: tests start many nodes in one process.
@@ -67,6 +85,12 @@ export const metricsRoutes =
       help: "Finished jobs/s over the last minute (this node)",
       registers: [registry],
     });
+    const finished = new Counter({
+      name: "bosun_jobs_finished_total",
+      help: "Jobs finished through this node since it started",
+      registers: [registry],
+    });
+    let finishedSeen = 0;
     const util = new Gauge({
       name: "bosun_worker_utilisation",
       help: "Running attempts / capacity",
@@ -95,9 +119,11 @@ export const metricsRoutes =
       async (_req, reply) => {
         const s = await snapshot(ctx, extra);
         jobs.reset();
-        for (const [queue, byStatus] of Object.entries(s.counts.byQueue))
+        for (const [queue, byStatus] of Object.entries(s.counts?.byQueue ?? {}))
           for (const [status, n] of Object.entries(byStatus)) jobs.set({ status, queue }, n);
         rate.set(s.throughput.jobsPerSecond);
+        finished.inc(s.throughput.finishedTotal - finishedSeen);
+        finishedSeen = s.throughput.finishedTotal;
         util.set(s.workers.utilisation);
         running.set(s.workers.running);
         capacity.set(s.workers.capacity);
