@@ -29,7 +29,9 @@ const url = await new Promise<string>((resolve) =>
     (l) => l.includes("Bosun is up") && resolve(JSON.parse(l).url),
   ),
 );
-const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, "utf8"))![1]) / 1024;
+const status = (field: string) =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${proc.pid}/status`, "utf8"))![1]) / 1024;
+const rss = () => status("VmRSS");
 const post = (body: unknown) =>
   fetch(`${url}/api/v1/jobs/batch`, {
     method: "POST",
@@ -59,6 +61,10 @@ for (const target of steps) {
       queued: total,
       fillSeconds: fill,
       serverRssMb: Math.round(rss()),
+      // Anonymous memory is the heaps (V8, SQLite's page cache); file and shared are mapped pages.
+      anonMb: Math.round(status("RssAnon")),
+      fileMb: Math.round(status("RssFile")),
+      shmemMb: Math.round(status("RssShmem")),
       listMsP50: times[10]!.toFixed(1),
       listMsMax: times[19]!.toFixed(1),
     }),

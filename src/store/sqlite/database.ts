@@ -18,12 +18,15 @@ export interface OpenOptions {
 export function openDatabase(opts: OpenOptions): DatabaseSync {
   if (opts.file !== ":memory:") mkdirSync(dirname(opts.file), { recursive: true });
   const db = new DatabaseSync(opts.file, { timeout: 5000 });
+  // A 16 MiB page cache: full within the first tens of thousands of jobs, so the process's memory does not
+  // grow with the queue (64 MiB grew RSS by a quarter between 100,000 and 1,000,000 queued jobs); the hot
+  // partial indexes fit, and the kernel's file cache serves the rest.
   db.exec(`
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = ${opts.durability === "strict" ? "FULL" : "NORMAL"};
     PRAGMA foreign_keys = ON;
     PRAGMA temp_store = MEMORY;
-    PRAGMA cache_size = -65536;
+    PRAGMA cache_size = -16384;
     PRAGMA wal_autocheckpoint = 4000;
   `);
   return db;
