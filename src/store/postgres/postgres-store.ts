@@ -23,6 +23,7 @@ import type {
 } from "../store.ts";
 import { claimJobs } from "./claim.ts";
 import { connect, migrate, type Sql } from "./connection.ts";
+import { enqueueJobs } from "./enqueue.ts";
 import { appendLogs, cancelJob, counts, listAttempts, listJobs, readLogs, retryJob } from "./job-queries.ts";
 import { jsonOrNull, toJob, toJobState } from "./rows.ts";
 
@@ -89,49 +90,8 @@ export class PostgresStore implements Store {
     await Promise.all([this.sql.end({ timeout: 5 }), this.#durable.end({ timeout: 5 })]);
   }
 
-  async enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]> {
-    if (jobs.length === 0) return [];
-    const sql = this.sql;
-    const out: EnqueueOutcome[] = [];
-    // One multi-row INSERT; conflicts (idempotency key, schedule fire) are looked up afterwards.
-    const rows = jobs.map((j) => ({
-      id: j.id,
-      queue: j.queue,
-      type: j.type,
-      payload: sql.json((j.payload ?? null) as postgres.JSONValue),
-      status: j.runAt > now ? "scheduled" : "queued",
-      priority: j.priority,
-      max_attempts: j.maxAttempts,
-      attempt_budget: j.maxAttempts,
-      backoff: sql.json(j.backoff as unknown as postgres.JSONValue),
-      timeout_ms: j.timeoutMs,
-      run_at: j.runAt,
-      created_at: now,
-      updated_at: now,
-      idempotency_key: j.idempotencyKey,
-      owner: j.owner,
-      tags: jsonOrNull(j.tags) === null ? null : sql.json(j.tags),
-      constraints: jsonOrNull(j.constraints) === null ? null : sql.json(j.constraints),
-      schedule_id: j.scheduleId,
-      scheduled_time: j.scheduledTime,
-    }));
-    const inserted = await this.#durable`INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *`;
-    const byId = new Map(inserted.map((r) => [r.id as string, r]));
-    // Conflicts (idempotency key, schedule fire) read the row that won, committed before our INSERT.
-    for (const j of jobs) {
-      const row = byId.get(j.id);
-      if (row) {
-        out.push({ job: toJob(row), created: true });
-        continue;
-      }
-      const [existing] =
-        j.idempotencyKey !== null
-          ? await sql`SELECT * FROM jobs WHERE idempotency_key = ${j.idempotencyKey}`
-          : await sql`SELECT * FROM jobs WHERE schedule_id = ${j.scheduleId} AND scheduled_time = ${j.scheduledTime}`;
-      if (!existing) throw new Error(`enqueue conflict without an existing row for job ${j.id}`);
-      out.push({ job: toJob(existing), created: false });
-    }
-    return out;
+  enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]> {
+    return enqueueJobs(this.sql, this.#durable, jobs, now);
   }
 
   async promoteDue(now: number): Promise<number> {

@@ -25,6 +25,7 @@ import type {
 } from "../store.ts";
 import { BACKSTOP_WAL_PAGES, Checkpointer } from "./checkpointer.ts";
 import { migrate, openDatabase, transaction } from "./database.ts";
+import { counts, listJobs, readLogs } from "./job-queries.ts";
 import { jsonOrNull, toAttempt, toJob, toJobState } from "./rows.ts";
 import { prepare } from "./statements.ts";
 
@@ -357,24 +358,7 @@ export class SqliteStore implements Store {
   }
 
   async listJobs(q: JobQuery): Promise<Job[]> {
-    // A fixed set of optional clauses, each with its own index; values are always bound.
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (q.status?.length) {
-      where.push("status IN (SELECT value FROM json_each(?))");
-      params.push(JSON.stringify(q.status));
-    }
-    if (q.queue !== undefined) where.push("queue = ?") && params.push(q.queue);
-    if (q.type !== undefined) where.push("type = ?") && params.push(q.type);
-    if (q.owner !== undefined) where.push("owner = ?") && params.push(q.owner);
-    if (q.scheduleId !== undefined) where.push("schedule_id = ?") && params.push(q.scheduleId);
-    if (q.beforeSeq !== undefined) where.push("seq < ?") && params.push(q.beforeSeq);
-    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
-    params.push(q.limit);
-    return this.#db
-      .prepare(sql)
-      .all(...params)
-      .map(toJob);
+    return listJobs(this.#db, q);
   }
 
   async listAttempts(jobId: string): Promise<Attempt[]> {
@@ -382,15 +366,7 @@ export class SqliteStore implements Store {
   }
 
   async counts(): Promise<JobCounts> {
-    const out: JobCounts = { byStatus: {}, byQueue: {} };
-    for (const r of this.#s.counts.all()) {
-      const status = r.status as keyof JobCounts["byStatus"];
-      const n = Number(r.n);
-      out.byStatus[status] = (out.byStatus[status] ?? 0) + n;
-      const queue = r.queue as string;
-      out.byQueue[queue] = { ...out.byQueue[queue], [status]: n };
-    }
-    return out;
+    return counts(this.#s);
   }
 
   async appendLogs(chunks: LogChunk[]): Promise<void> {
@@ -401,12 +377,6 @@ export class SqliteStore implements Store {
   }
 
   async readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]> {
-    return this.#s.readLogs.all(jobId, afterSeq, limit).map((r) => ({
-      jobId,
-      seq: Number(r.seq),
-      at: Number(r.at),
-      stream: r.stream as StoredLogChunk["stream"],
-      data: r.data as string,
-    }));
+    return readLogs(this.#s, jobId, afterSeq, limit);
   }
 }
