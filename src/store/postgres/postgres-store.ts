@@ -25,7 +25,7 @@ import { claimJobs } from "./claim.ts";
 import { connect, migrate, type Sql } from "./connection.ts";
 import { enqueueJobs } from "./enqueue.ts";
 import { appendLogs, cancelJob, counts, listAttempts, listJobs, readLogs, retryJob } from "./job-queries.ts";
-import { jsonOrNull, toJob, toJobState } from "./rows.ts";
+import { toJob, toJobState } from "./rows.ts";
 
 export interface PostgresStoreOptions {
   url: string;
