@@ -5,12 +5,12 @@
  * wake-ups are coalesced per tick. A node ignores its own notifications (it already delivered them).
  */
 import { EventEmitter } from "node:events";
+import { isTerminal } from "../core/job.ts";
 import type { Sql } from "../store/postgres/connection.ts";
 import { connect } from "../store/postgres/connection.ts";
 import type { BosunEvent, EventBus, EventOf, EventType } from "./event-bus.ts";
 
 const CHUNK = 40;
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 interface Wire {
   from: string;
@@ -76,7 +76,7 @@ export class PgEventBus implements EventBus {
         // Only the ends of schedule runs travel (the leader's overlap "queue" waits for them); other job
         // events stay local — one NOTIFY per completion batch cost the PostgreSQL mode most of its throughput.
         const ended = event.jobs
-          .filter((j) => j.scheduleId !== null && TERMINAL.has(j.status))
+          .filter((j) => j.scheduleId !== null && isTerminal(j.status))
           .map((j) => ({ ...j, error: null }));
         for (let i = 0; i < ended.length; i += CHUNK) yield { type: "jobs", jobs: ended.slice(i, i + CHUNK) };
         return;

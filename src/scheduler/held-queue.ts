@@ -3,11 +3,9 @@
  * and which held fires may go now. Kept apart from scheduler.ts (when to fire) and fire-batch.ts (what a
  * fire becomes, including holding it). Such schedules are usually few, so each check looks at them all.
  */
-import type { JobStatus } from "../core/job.ts";
+import { isTerminal, type JobStatus } from "../core/job.ts";
 import type { Due, Entry } from "./fire-batch.ts";
 import type { ScheduleStore } from "./schedule-store.ts";
-
-const FINISHED: ReadonlySet<string> = new Set<JobStatus>(["completed", "failed", "cancelled"]);
 
 export class HeldQueue {
   /** Ids of the planned schedules with overlap "queue". */
@@ -30,9 +28,9 @@ export class HeldQueue {
   }
 
   /** Whether one of these jobs was a run of a queueing schedule and has ended (its next held fire may go). */
-  freedBy(jobs: readonly { scheduleId: string | null; status: string }[]): boolean {
+  freedBy(jobs: readonly { scheduleId: string | null; status: JobStatus }[]): boolean {
     if (this.#ids.size === 0) return false;
-    return jobs.some((j) => j.scheduleId !== null && this.#ids.has(j.scheduleId) && FINISHED.has(j.status));
+    return jobs.some((j) => j.scheduleId !== null && this.#ids.has(j.scheduleId) && isTerminal(j.status));
   }
 
   /** The current entries of queueing schedules that hold at least one fire. */

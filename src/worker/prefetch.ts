@@ -64,9 +64,14 @@ export class PrefetchBuffer {
 
   /** Removes and returns the claims held too long (all of them when `all`), to be released. */
   takeStale(now: number, all = false): Claim[] {
-    const stale = all ? this.#held : this.#held.filter((h) => now - h.since > this.#o.maxHoldMs);
-    if (stale.length > 0) this.#held = all ? [] : this.#held.filter((h) => !stale.includes(h));
-    return stale.map((h) => h.claim);
+    const stale: Claim[] = [];
+    const kept: Held[] = [];
+    for (const h of this.#held) {
+      if (all || now - h.since > this.#o.maxHoldMs) stale.push(h.claim);
+      else kept.push(h);
+    }
+    this.#held = kept;
+    return stale;
   }
 
   /** Records one job's run time. */

@@ -4,37 +4,22 @@
  * straight to the schedulers' next wake-up, so every fire happens at its exact instant.
  */
 import { mock } from "node:test";
-import { pino } from "pino";
-import { LocalEventBus } from "../../src/cluster/event-bus.ts";
 import type { Clock } from "../../src/core/clock.ts";
-import { Engine } from "../../src/engine/engine.ts";
 import { DriftMeter } from "../../src/scheduler/drift.ts";
 import type { ScheduleInput } from "../../src/scheduler/schedule.ts";
 import { ScheduleService } from "../../src/scheduler/schedule-service.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
-import { SqliteScheduleStore } from "../../src/store/sqlite/sqlite-schedules.ts";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+import { logger, sqliteEngine } from "./sqlite-engine.ts";
 
-export const logger = pino({ level: "silent" });
+export { logger };
 export const clock: Clock = { now: () => Date.now() }; // Date is mocked
 export const at = (iso: string) => Date.parse(iso);
 
 export type Node = Awaited<ReturnType<typeof openNode>>;
 
 export async function openNode(file: string, opts: { maxLeadMs?: number } = {}) {
-  const store = new SqliteStore({ file });
-  const bus = new LocalEventBus();
-  const engine = new Engine({
-    store,
-    bus,
-    clock,
-    logger,
-    leaseMs: 30_000,
-    reapIntervalMs: 60_000,
-    maxPayloadBytes: 1 << 20,
-  });
-  engine.catalog.add("noop");
-  const schedules = new SqliteScheduleStore(store.db);
+  const base = sqliteEngine(file, { clock, types: ["noop"] });
+  const { store, engine, schedules } = base;
   const drift = new DriftMeter();
   const service = new ScheduleService(engine, schedules, clock, logger);
   const scheduler = new Scheduler({ engine, store: schedules, clock, logger, drift, ...opts });
@@ -54,9 +39,7 @@ export async function openNode(file: string, opts: { maxLeadMs?: number } = {}) 
       service.create({ cron: "* * * * * *", job: { type: "noop" }, ...input } as ScheduleInput, "t"),
     async close() {
       await scheduler.stop();
-      await engine.close();
-      await bus.close();
-      await store.close();
+      await base.close();
     },
   };
 }

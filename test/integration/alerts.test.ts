@@ -8,35 +8,19 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { pino } from "pino";
 import { AlertService } from "../../src/alerts/alert-service.ts";
-import { LocalEventBus } from "../../src/cluster/event-bus.ts";
 import { systemClock } from "../../src/core/clock.ts";
-import { Engine } from "../../src/engine/engine.ts";
 import type { JobInput } from "../../src/engine/job-input.ts";
 import { ScheduleService } from "../../src/scheduler/schedule-service.ts";
-import { SqliteScheduleStore } from "../../src/store/sqlite/sqlite-schedules.ts";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { httpTarget } from "../helpers/http-target.ts";
+import { logger, sqliteEngine } from "../helpers/sqlite-engine.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 
-const logger = pino({ level: "silent" });
 const W = { workerId: "w", running: 0, capacity: 10, labels: {}, queues: null, types: null };
 
 function openNode(file: string, alertOpts: Partial<ConstructorParameters<typeof AlertService>[0]> = {}) {
-  const store = new SqliteStore({ file });
-  const bus = new LocalEventBus();
-  const engine = new Engine({
-    store,
-    bus,
-    clock: systemClock,
-    logger,
-    leaseMs: 30_000,
-    reapIntervalMs: 60_000,
-    maxPayloadBytes: 1 << 20,
-  });
-  engine.catalog.add("t");
-  const schedStore = new SqliteScheduleStore(store.db);
+  const base = sqliteEngine(file, { types: ["t"] });
+  const { engine, schedules: schedStore } = base;
   const alerts = new AlertService({
     engine,
     alerts: schedStore,
@@ -80,9 +64,7 @@ function openNode(file: string, alertOpts: Partial<ConstructorParameters<typeof 
     failJob,
     async close() {
       await alerts.close();
-      await engine.close();
-      await bus.close();
-      await store.close();
+      await base.close();
     },
   };
 }
