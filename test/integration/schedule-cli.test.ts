@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { main } from "../../src/cli/main.ts";
+import { runCli } from "../helpers/cli.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
@@ -15,23 +15,7 @@ describe("bosun schedules", () => {
   });
   after(() => s.stop());
 
-  const bosun = async (...args: string[]) => {
-    let out = "";
-    let err = "";
-    const code = await main(
-      ["node", "bosun", ...args],
-      {
-        out: (t) => {
-          out += t;
-        },
-        err: (t) => {
-          err += t;
-        },
-      },
-      { BOSUN_URL: s.url },
-    );
-    return { code, out, err };
-  };
+  const bosun = (...args: string[]) => runCli(args, { BOSUN_URL: s.url });
 
   it("adds, lists, shows, pauses, resumes, triggers and removes a schedule", async () => {
     const add = await bosun(

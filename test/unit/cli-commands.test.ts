@@ -7,8 +7,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { createContext } from "../../src/cli/context.ts";
-import { buildProgram, commandWord, main } from "../../src/cli/main.ts";
+import { buildProgram, commandWord } from "../../src/cli/main.ts";
 import type { ApiJob } from "../../src/sdk/types.ts";
+import { runCli } from "../helpers/cli.ts";
 
 interface Seen {
   method: string;
@@ -72,22 +73,8 @@ function job(over: Partial<ApiJob> = {}): ApiJob {
 }
 
 /** Runs `bosun <args>` in this process against the fake server; stdout and stderr are captured. */
-async function bosun(args: string[], env: Record<string, string> = { BOSUN_URL: url }) {
-  let out = "";
-  let err = "";
-  const code = await main(
-    ["node", "bosun", ...args],
-    {
-      out: (t) => {
-        out += t;
-      },
-      err: (t) => {
-        err += t;
-      },
-    },
-    env,
-  );
-  return { code, out, err };
+function bosun(args: string[], env: Record<string, string> = { BOSUN_URL: url }) {
+  return runCli(args, env);
 }
 
 before(async () => {
