@@ -31,7 +31,7 @@ it("upgrades a database made before migration 004: held fires and the schedule i
     before.close();
 
     const db = openDatabase({ file, durability: "normal" });
-    assert.deepEqual(migrate(db), [4]);
+    assert.deepEqual(migrate(db), [4, 5]);
     assert.deepEqual(migrate(db), []);
     const indexes = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (?, ?, ?, ?) ORDER BY name")

@@ -15,6 +15,7 @@ import type {
 } from "../../scheduler/schedule-store.ts";
 import { decodeAlert, decodeRun, decodeSchedule, parseJson } from "../records.ts";
 import { transaction } from "./database.ts";
+import type { SoftClaims } from "./soft-claims.ts";
 
 type Row = Record<string, unknown>;
 const toSchedule = (r: Row): Schedule => decodeSchedule(r, parseJson);
@@ -88,8 +89,12 @@ function prepare(db: DatabaseSync) {
         AND status = 'scheduled' AND attempts = 0 AND started_at IS NULL`),
     runs: p(`SELECT j.seq, j.id, j.scheduled_time, j.created_at, j.started_at, j.finished_at, j.status, j.error,
         j.attempts,
-        (SELECT a.http_status FROM job_attempts a WHERE a.job_id = j.id ORDER BY a.attempt DESC LIMIT 1)
-          AS http_status
+        -- The last attempt's status: a completion keeps it on the job row (migration 005), older files
+        -- and failed attempts in job_attempts.
+        CASE WHEN j.status = 'completed' THEN COALESCE(j.http_status,
+            (SELECT a.http_status FROM job_attempts a WHERE a.job_id = j.id AND a.attempt = j.attempts))
+          ELSE (SELECT a.http_status FROM job_attempts a WHERE a.job_id = j.id ORDER BY a.attempt DESC LIMIT 1)
+        END AS http_status
       FROM jobs j INDEXED BY jobs_schedule_seq
       WHERE j.schedule_id = ? AND j.seq < ? ORDER BY j.seq DESC LIMIT ?`),
     addAlert: p(`INSERT INTO alerts (id, job_id, schedule_id, url, secret, body, status, attempts,
@@ -106,9 +111,13 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
   readonly #db: DatabaseSync;
   readonly #s: ReturnType<typeof prepare>;
 
-  constructor(db: DatabaseSync) {
+  readonly #held: SoftClaims | null;
+
+  /** `held`: the job store's claims not yet written, so runs show those jobs as running. */
+  constructor(db: DatabaseSync, held: SoftClaims | null = null) {
     this.#db = db;
     this.#s = prepare(db);
+    this.#held = held;
   }
 
   async create(s: Schedule): Promise<Schedule> {
@@ -185,7 +194,14 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
   }
 
   async runs(scheduleId: string, opts: { limit: number; beforeSeq?: number }): Promise<ScheduleRun[]> {
-    return this.#s.runs.all(scheduleId, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit).map(toRun);
+    const runs = this.#s.runs
+      .all(scheduleId, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit)
+      .map(toRun);
+    if (!this.#held?.size) return runs;
+    return runs.map((r) => {
+      const c = this.#held!.get(r.jobId);
+      return c ? { ...r, status: "running", startedAt: c.startedAt, attempts: c.attempt } : r;
+    });
   }
 
   async add(alerts: Alert[]): Promise<number> {
