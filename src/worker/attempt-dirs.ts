@@ -28,6 +28,7 @@ export class AttemptDirs {
   }
 
   async remove(claim: Claim): Promise<void> {
+    if (this.#made.size === 0) return;
     const dir = this.#path(claim);
     if (!this.#made.delete(dir)) return;
     await rm(dir, { recursive: true, force: true });

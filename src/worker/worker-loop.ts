@@ -36,6 +36,8 @@ interface Running {
   controller: AbortController;
   timer: NodeJS.Timeout | null;
   done: Promise<void>;
+  /** Ends the attempt's wait for its executor at once (see #abort). */
+  interrupt: ((reason: unknown) => void) | null;
 }
 
 const DEFAULT_MAX_LOG_BYTES = 8 * 1024 * 1024;
@@ -79,7 +81,7 @@ export class WorkerLoop {
     this.#unsubscribeCancel = this.#o.transport.onCancel((ids) => {
       for (const id of ids) {
         this.#held.drop(id);
-        this.#running.get(id)?.controller.abort(attemptAbort(AbortKind.Cancelled));
+        this.#abort(this.#running.get(id), AbortKind.Cancelled);
       }
     });
     this.#heartbeat = setInterval(() => void this.#beat(), heartbeatMs || this.#o.heartbeatMs || 5000);
@@ -104,7 +106,7 @@ export class WorkerLoop {
       clearTimeout(timer);
     }
     const left = [...this.#running.values()];
-    for (const r of left) r.controller.abort(attemptAbort(AbortKind.Shutdown));
+    for (const r of left) this.#abort(r, AbortKind.Shutdown);
     await Promise.all(left.map((r) => r.done));
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#unsubscribeCancel?.();
@@ -191,12 +193,12 @@ export class WorkerLoop {
   #start(claim: Claim): void {
     const startedAt = performance.now();
     const controller = new AbortController();
-    const running: Running = { claim, controller, timer: null, done: Promise.resolve() };
+    const running: Running = { claim, controller, timer: null, done: Promise.resolve(), interrupt: null };
     if (claim.timeoutMs !== null) {
-      running.timer = setTimeout(() => controller.abort(attemptAbort(AbortKind.Timeout)), claim.timeoutMs);
+      running.timer = setTimeout(() => this.#abort(running, AbortKind.Timeout), claim.timeoutMs);
     }
     this.#running.set(claim.id, running);
-    running.done = this.#execute(claim, controller.signal).finally(() => {
+    running.done = this.#execute(running).finally(() => {
       if (running.timer) clearTimeout(running.timer);
       this.#running.delete(claim.id);
       this.#held.ran(performance.now() - startedAt);
@@ -205,7 +207,21 @@ export class WorkerLoop {
     });
   }
 
-  async #execute(claim: Claim, signal: AbortSignal): Promise<void> {
+  /**
+   * Aborts an attempt: the executor sees its signal fire, and the loop stops waiting for it at once
+   * (a handler that ignores its signal cannot hold the slot). Every abort goes through here, which
+   * spares each attempt an abort listener of its own.
+   */
+  #abort(running: Running | undefined, kind: AbortKind): void {
+    if (!running || running.controller.signal.aborted) return;
+    const reason = attemptAbort(kind);
+    running.controller.abort(reason);
+    running.interrupt?.(reason);
+  }
+
+  async #execute(running: Running): Promise<void> {
+    const { claim } = running;
+    const { signal } = running.controller;
     const { transport } = this.#o;
     const lease = { jobId: claim.id, attempt: claim.attempt, workerId: claim.workerId };
     const executor = this.#o.executors.get(claim.type);
@@ -219,7 +235,11 @@ export class WorkerLoop {
     }
     const ctx = this.#context(claim, signal);
     try {
-      const outcome = await raceAbort(executor.run(claim, ctx), signal);
+      const outcome = await new Promise<Awaited<ReturnType<Executor["run"]>>>((resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason);
+        running.interrupt = reject;
+        executor.run(claim, ctx).then(resolve, reject);
+      });
       transport.complete({
         ...lease,
         result: outcome.result,
@@ -273,7 +293,7 @@ export class WorkerLoop {
       const lost = await this.#o.transport.heartbeat(ids);
       for (const id of lost) {
         this.#held.drop(id);
-        this.#running.get(id)?.controller.abort(attemptAbort(AbortKind.Lost));
+        this.#abort(this.#running.get(id), AbortKind.Lost);
       }
     } catch (err) {
       this.#o.logger.warn({ err: String(err) }, "heartbeat failed; leases will expire if this goes on");
@@ -299,14 +319,4 @@ function failureOf(err: unknown, kind: AbortKind | null, claim: Claim) {
     };
   const e = err instanceof Error ? err : new Error(String(err));
   return { error: { code: "HANDLER_ERROR", message: e.message }, retryable: true };
-}
-
-/** Resolves or rejects with the executor, or rejects with the abort reason as soon as the signal fires. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
