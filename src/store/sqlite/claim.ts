@@ -6,6 +6,7 @@
 import type { Claim } from "../../core/job.ts";
 import { type PlaceableJob, placeJobs } from "../../core/placement.ts";
 import type { ClaimRequest } from "../store.ts";
+import { atOrAfter } from "./ready-floor.ts";
 import type { SoftClaims } from "./soft-claims.ts";
 import type { Statements } from "./statements.ts";
 
@@ -23,6 +24,7 @@ interface Candidate extends PlaceableJob {
   owner: string;
   scheduleId: string | null;
   runAt: number;
+  priority: number;
 }
 
 export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, soft: boolean): Claim[] {
@@ -32,15 +34,58 @@ export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, so
   const anyType = req.workers.some((w) => w.types === null);
   const queues = anyQueue ? null : JSON.stringify([...new Set(req.workers.flatMap((w) => w.queues ?? []))]);
   const types = anyType ? null : JSON.stringify([...new Set(req.workers.flatMap((w) => w.types ?? []))]);
-  const statement = s.candidates({ exclude: held.size > 0, queues: queues !== null, types: types !== null });
-  const args = [held.size > 0 ? held.seqsJson() : null, queues, types].filter((a) => a !== null);
-  let rows = (statement.all(...args, total) as unknown as unknown[][]).map(toCandidate);
+  // Hard claims leave the ready index at once: nothing to skip.
+  const filter = `${queues}|${types}`;
+  let floor = soft ? held.floor.get(filter) : null;
+  const read = (limit: number): Candidate[] => {
+    const after = floor;
+    // Held rows the scan would meet: those past the floor (usually none), or all of them from the top.
+    const skipped = after ? held.select((c) => atOrAfter(after, c.priority, c.seq)) : null;
+    const exclude =
+      skipped !== null
+        ? skipped.length > 0
+          ? JSON.stringify(skipped.map((c) => c.seq))
+          : null
+        : held.size > 0
+          ? held.seqsJson()
+          : null;
+    const args: (string | number)[] = [];
+    if (exclude !== null) args.push(exclude);
+    if (after) args.push(after.priority, after.seq);
+    if (queues !== null) args.push(queues);
+    if (types !== null) args.push(types);
+    const statement = s.candidates({
+      exclude: exclude !== null,
+      floor: after !== null,
+      queues: queues !== null,
+      types: types !== null,
+    });
+    return (statement.all(...args, limit) as unknown as unknown[][]).map(toCandidate);
+  };
+  let rows = read(total);
+  // Too few after the floor: lower priorities, or a row queued ahead of it by a path that did not say so.
+  if (floor && rows.length < total) {
+    floor = null;
+    rows = read(total);
+  }
   let placed = placeJobs(rows, req.workers);
   // Jobs that fit none of these workers (constraints, or another waiter's queue) must not block the
   // rest: read further, once. A single pool without constraints never needs it.
   if (placed.size < total && rows.length === total) {
-    rows = (statement.all(...args, total + CLAIM_LOOKAHEAD) as unknown as unknown[][]).map(toCandidate);
+    rows = read(total + CLAIM_LOOKAHEAD);
     placed = placeJobs(rows, req.workers);
+  }
+  if (soft && rows.length > 0) {
+    // Everything before the first row read is held; so is every row of the placed prefix.
+    let k = 0;
+    while (k < rows.length && placed.has(rows[k]!.id)) k++;
+    const last = k > 0 ? rows[k - 1]! : null;
+    held.floor.set(
+      filter,
+      last
+        ? { priority: last.priority, seq: last.seq + 1 }
+        : { priority: rows[0]!.priority, seq: rows[0]!.seq },
+    );
   }
   const leaseUntil = req.now + req.leaseMs;
   const claims: Claim[] = [];
@@ -60,6 +105,7 @@ export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, so
         scheduleId: r.scheduleId,
         scheduledTime: r.scheduledTime,
         runAt: r.runAt,
+        priority: r.priority,
         workerId,
         attempt,
         startedAt: req.now,
@@ -102,6 +148,7 @@ function toCandidate(row: unknown[]): Candidate {
     owner,
     scheduleId,
     runAt,
+    priority,
   ] = row;
   return {
     seq: Number(seq),
@@ -117,6 +164,7 @@ function toCandidate(row: unknown[]): Candidate {
     owner: owner as string,
     scheduleId: (scheduleId as string | null) ?? null,
     runAt: Number(runAt),
+    priority: Number(priority),
   };
 }
 

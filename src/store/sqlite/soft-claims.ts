@@ -13,6 +13,7 @@
  * claims as running: get, list, counts and heartbeats overlay them (see sqlite-store.ts).
  */
 import type { Job, JobState } from "../../core/job.ts";
+import { ReadyFloor } from "./ready-floor.ts";
 
 export interface SoftClaim {
   seq: number;
@@ -24,6 +25,7 @@ export interface SoftClaim {
   scheduleId: string | null;
   scheduledTime: number | null;
   runAt: number;
+  priority: number;
   workerId: string;
   attempt: number;
   /** The claim's `now` (store clock): written as started_at. */
@@ -35,6 +37,8 @@ export interface SoftClaim {
 
 export class SoftClaims {
   readonly #byId = new Map<string, SoftClaim>();
+  /** Where claims may start reading the ready index: past the rows held here. */
+  readonly floor = new ReadyFloor();
   #seqsJson: string | null = "[]";
 
   get size(): number {
@@ -77,6 +81,7 @@ export class SoftClaims {
   }
 
   clear(): void {
+    this.floor.reset();
     this.#byId.clear();
     this.#seqsJson = "[]";
   }

@@ -28,7 +28,7 @@ import { claimJobs } from "./claim.ts";
 import { migrate, openDatabase, transaction } from "./database.ts";
 import { counts, listAttempts, listJobs, overlay, readLogs } from "./job-queries.ts";
 import { jsonOrNull, toJob, toJobState } from "./rows.ts";
-import { completedState, type SoftClaim, SoftClaims } from "./soft-claims.ts";
+import { asRunning, completedState, type SoftClaim, SoftClaims } from "./soft-claims.ts";
 import { prepare } from "./statements.ts";
 
 export interface SqliteStoreOptions {
@@ -142,18 +142,24 @@ export class SqliteStore implements Store {
           j.scheduleId,
           j.scheduledTime,
         );
-        if (row) return { job: toJob(row), created: true };
+        if (row) {
+          const job = toJob(row);
+          if (status === "queued") this.#held.floor.queued(job.priority, job.seq);
+          return { job, created: true };
+        }
         const existing =
           (j.idempotencyKey !== null ? this.#s.byIdempotencyKey.get(j.idempotencyKey) : undefined) ??
           (j.scheduleId !== null ? this.#s.byFire.get(j.scheduleId, j.scheduledTime) : undefined);
         if (!existing) throw new Error(`enqueue conflict without an existing row for job ${j.id}`);
-        return { job: toJob(existing), created: false };
+        return { job: this.#asSeen(toJob(existing)), created: false };
       }),
     );
   }
 
   async promoteDue(now: number): Promise<number> {
-    return Number(this.#s.promote.run(now, now).changes);
+    const promoted = Number(this.#s.promote.run(now, now).changes);
+    if (promoted > 0) this.#held.floor.reset();
+    return promoted;
   }
 
   async nextRunAt(): Promise<number | null> {
@@ -248,6 +254,8 @@ export class SqliteStore implements Store {
   }
 
   #failOne(f: FailInput, now: number): FinishOutcome {
+    // A retry without backoff is `queued` again, maybe ahead of the claim floor.
+    this.#held.floor.reset();
     const cur = this.#s.leaseRow.get(f.jobId, f.attempt, f.workerId);
     if (!cur) return { ok: false, jobId: f.jobId };
     const decision = decideAfterFailure(
@@ -303,6 +311,7 @@ export class SqliteStore implements Store {
   }
 
   async release(items: LeaseRef[], now: number): Promise<FinishOutcome[]> {
+    this.#held.floor.reset();
     return transaction(this.#db, () =>
       items.map((l): FinishOutcome => {
         if (this.#held.match(l.jobId, l.attempt, l.workerId)) {
@@ -398,15 +407,22 @@ export class SqliteStore implements Store {
       const row = this.#s.byId.get(id);
       if (!row) return { ok: false, reason: "not_found" };
       if (row.status !== "failed" && row.status !== "cancelled")
-        return { ok: false, reason: "invalid_state", job: toJob(row) };
+        return { ok: false, reason: "invalid_state", job: this.#asSeen(toJob(row)) };
       const updated = this.#s.retryOne.get(now, now, id);
+      this.#held.floor.reset();
       return { ok: true, job: toJob(updated!) };
     });
   }
 
+  /** A job as readers must see it: running if its claim is held in memory. */
+  #asSeen(job: Job): Job {
+    const c = this.#held.get(job.id);
+    return c ? asRunning(job, c) : job;
+  }
+
   async getJob(id: string): Promise<Job | null> {
     const row = this.#s.byId.get(id);
-    return row ? overlay([toJob(row)], this.#held)[0]! : null;
+    return row ? this.#asSeen(toJob(row)) : null;
   }
 
   async getJobs(ids: string[]): Promise<Job[]> {

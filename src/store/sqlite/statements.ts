@@ -104,19 +104,21 @@ export function prepare(db: DatabaseSync) {
  * filter, type filter) rather than `? IS NULL OR …` terms: those made SQLite read every scanned row's
  * queue and type and nearly doubled the cost of the scan. Soft-claimed rows are still `queued` in the
  * file: the exclusion list (a JSON array of seqs) keeps them from being taken twice; seq is the rowid, so
- * it is decided on the index entry before the row is read. Rows come as arrays (claim.ts names them).
+ * it is decided on the index entry before the row is read. The floor (ready-floor.ts) starts the scan
+ * after the held rows instead: a range of the index, usually with nothing left to exclude. Rows come as arrays (claim.ts names them).
  */
 function candidateStatements(db: DatabaseSync) {
   const cache = new Map<string, StatementSync>();
-  return (shape: { exclude: boolean; queues: boolean; types: boolean }): StatementSync => {
-    const key = `${+shape.exclude}${+shape.queues}${+shape.types}`;
+  return (shape: { exclude: boolean; floor: boolean; queues: boolean; types: boolean }): StatementSync => {
+    const key = `${+shape.exclude}${+shape.floor}${+shape.queues}${+shape.types}`;
     let st = cache.get(key);
     if (!st) {
       st = db.prepare(`SELECT seq, id, queue, type, constraints, payload, attempts, timeout_ms, max_attempts,
-          scheduled_time, owner, schedule_id, run_at
+          scheduled_time, owner, schedule_id, run_at, priority
         FROM jobs INDEXED BY jobs_ready
         WHERE status = 'queued'
           ${shape.exclude ? "AND seq NOT IN (SELECT value FROM json_each(?))" : ""}
+          ${shape.floor ? "AND priority = ? AND seq >= ?" : ""}
           ${shape.queues ? "AND queue IN (SELECT value FROM json_each(?))" : ""}
           ${shape.types ? "AND type IN (SELECT value FROM json_each(?))" : ""}
         ORDER BY priority DESC, seq LIMIT ?`);
