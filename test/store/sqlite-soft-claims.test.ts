@@ -1,0 +1,332 @@
+/**
+ * Soft claims (src/store/sqlite/soft-claims.ts) seen from outside: what the file holds (read through a
+ * second connection, as another reader of the file would), what the store reports, a real crash of a
+ * process holding claims, and the upgrade of a file whose completions still have job_attempts rows.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { DatabaseSync } from "node:sqlite";
+import { describe, it } from "node:test";
+import { migrate, openDatabase } from "../../src/store/sqlite/database.ts";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+import { tempDir, waitUntil } from "../helpers/wait.ts";
+import { newJob, worker } from "./conformance.ts";
+
+const T0 = 1_800_000_000_000;
+const MIGRATIONS = join(import.meta.dirname, "../../src/store/sqlite/migrations");
+const CHILD = join(import.meta.dirname, "../helpers/sqlite-claim-child.ts");
+
+type Row = Record<string, unknown>;
+/** The fields named (space-separated) of a row or object, in order: one assertion, several columns. */
+const pick = (o: object, keys: string) => keys.split(" ").map((k) => (o as Row)[k]);
+
+interface Opened {
+  store: SqliteStore;
+  /** The job's row as the file holds it, read through a second, read-only connection. */
+  row(id: string): Row;
+  attemptRows(id: string): Row[];
+}
+
+/** Runs a test on a store over a fresh file; a second connection sees only what the store wrote. */
+async function withStore(softClaimMs: number, test: (s: Opened) => Promise<void>) {
+  const dir = await tempDir();
+  const file = join(dir.path, "bosun.db");
+  const store = new SqliteStore({ file, softClaimMs });
+  const reader = new DatabaseSync(file, { readOnly: true });
+  try {
+    await test({
+      store,
+      row: (id) => reader.prepare("SELECT * FROM jobs WHERE id = ?").get(id) as Row,
+      attemptRows: (id) => reader.prepare("SELECT * FROM job_attempts WHERE job_id = ?").all(id) as Row[],
+    });
+  } finally {
+    reader.close();
+    await store.close();
+    await dir.remove();
+  }
+}
+
+const jobs = (n: number, over: Parameters<typeof newJob>[0]) => Array.from({ length: n }, () => newJob(over));
+const claimIn = (store: SqliteStore, queue: string, slots = 10, now = T0, workerId = "w1") =>
+  store.claim({ now, leaseMs: 1000, workers: [worker(workerId, { queues: [queue], slots })] });
+
+describe("SQLite soft claims", () => {
+  it("keeps a claim out of the file until the window has passed, then writes it as a lease", () =>
+    withStore(100, async (s) => {
+      const [j] = await s.store.enqueue([newJob({ queue: "a" })], T0);
+      const claimedAt = performance.now();
+      const [c] = await claimIn(s.store, "a");
+      assert.equal(s.row(c!.id).status, "queued", "another reader sees nothing yet");
+      const seen = await s.store.getJob(j!.job.id);
+      assert.deepEqual([seen!.status, seen!.attempts, seen!.workerId], ["running", 1, "w1"]);
+      const r = await waitUntil(() => (s.row(c!.id).status === "running" ? s.row(c!.id) : null), {
+        timeoutMs: 2000,
+        what: "the claim to be written",
+      });
+      assert.ok(performance.now() - claimedAt >= 100, "not written before the window");
+      assert.deepEqual(pick(r, "attempts worker_id started_at lease_expires_at"), [1, "w1", T0, T0 + 1000]);
+      // The written lease completes through the ordinary path; the final attempt comes from the row.
+      const [done] = await s.store.complete([{ ...lease(c!), result: 1, exitCode: 4 }], T0 + 50);
+      assert.ok(done!.ok && done!.job.status === "completed");
+      assert.equal(s.row(c!.id).status, "completed");
+      const attempts = await s.store.listAttempts(c!.id);
+      assert.deepEqual(
+        attempts.map((a) => [a.attempt, a.status, a.exitCode, a.startedAt, a.finishedAt]),
+        [[1, "completed", 4, T0, T0 + 50]],
+      );
+    }));
+
+  it("completes a held claim with one write: queued to completed, the attempt kept on the job row", () =>
+    withStore(60_000, async (s) => {
+      await s.store.enqueue([newJob({ queue: "a" })], T0);
+      const [c] = await claimIn(s.store, "a");
+      assert.equal(s.row(c!.id).status, "queued");
+      const [out] = await s.store.complete(
+        [{ ...lease(c!), result: { v: 1 }, exitCode: 7, httpStatus: 201 }],
+        T0 + 20,
+      );
+      assert.ok(out!.ok && out!.job.status === "completed" && out!.job.startedAt === T0);
+      const r = s.row(c!.id);
+      assert.deepEqual(pick(r, "status attempts worker_id started_at"), ["completed", 1, "w1", T0]);
+      assert.deepEqual(pick(r, "finished_at exit_code http_status result"), [T0 + 20, 7, 201, '{"v":1}']);
+      assert.equal(r.lease_expires_at, null);
+      assert.deepEqual(s.attemptRows(c!.id), [], "a success is not a job_attempts row");
+      const attempts = await s.store.listAttempts(c!.id);
+      assert.deepEqual(
+        attempts.map((a) => pick(a, "attempt status startedAt durationMs workerId exitCode httpStatus")),
+        [[1, "completed", T0, 20, "w1", 7, 201]],
+      );
+    }));
+
+  it("lists and counts held jobs as running, with status filters and keyset pagination", () =>
+    withStore(60_000, async (s) => {
+      const made = await s.store.enqueue(jobs(5, { queue: "a" }), T0);
+      const ids = made.map((e) => e.job.id);
+      await s.store.enqueue([newJob({ queue: "b" }), newJob({ queue: "b" })], T0);
+      // Oldest first at equal priority: ids 0–2 are held, 3–4 stay queued. One job of b is held too.
+      assert.deepEqual((await claimIn(s.store, "a", 3)).map((c) => c.id).sort(), ids.slice(0, 3).sort());
+      assert.equal((await claimIn(s.store, "b", 1, T0, "w2")).length, 1);
+      // Progress writes ids[1]'s claim: the list must merge file rows and held ones in seq order.
+      await s.store.setProgress([{ jobId: ids[1]!, attempt: 1, progress: 10 }], T0);
+      assert.equal(s.row(ids[1]!).status, "running");
+      assert.equal(s.row(ids[0]!).status, "queued");
+
+      const list = (q: Parameters<SqliteStore["listJobs"]>[0]) => s.store.listJobs(q);
+      const running = await list({ queue: "a", status: ["running"], limit: 10 });
+      assert.deepEqual(
+        running.map((j) => [j.id, j.status, j.attempts, j.workerId]),
+        [2, 1, 0].map((i) => [ids[i], "running", 1, "w1"]),
+      );
+      assert.deepEqual(
+        (await list({ queue: "a", status: ["queued"], limit: 10 })).map((j) => j.id),
+        [ids[4], ids[3]],
+      );
+      assert.deepEqual(
+        (await list({ queue: "a", status: ["queued", "running"], limit: 10 })).map((j) => j.id),
+        [4, 3, 2, 1, 0].map((i) => ids[i]),
+      );
+      // One page at a time, newest first, through held and written rows alike (bounded: a cursor that
+      // does not move must fail the test, not hang it).
+      const pages: string[] = [];
+      let before: number | undefined;
+      for (let n = 0; n < 5; n++) {
+        const page = await list({ queue: "a", status: ["running"], limit: 1, beforeSeq: before });
+        if (page.length === 0) break;
+        pages.push(page[0]!.id);
+        before = page[0]!.seq;
+      }
+      assert.deepEqual(pages, [ids[2], ids[1], ids[0]]);
+
+      const counts = await s.store.counts();
+      assert.deepEqual(counts.byQueue.a, { queued: 2, running: 3 });
+      assert.deepEqual(counts.byQueue.b, { queued: 1, running: 1 });
+      assert.deepEqual(counts.byStatus, { queued: 3, running: 4 });
+    }));
+
+  it("releases, fails and cancels held claims as the running jobs they are", () =>
+    withStore(60_000, async (s) => {
+      // Release forgets the claim: the attempt is not spent and the job is claimable again.
+      await s.store.enqueue([newJob({ queue: "rel" })], T0);
+      const [c1] = await claimIn(s.store, "rel");
+      const [r] = await s.store.release([lease(c1!)], T0 + 1);
+      assert.ok(r!.ok && r!.job.status === "queued" && r!.job.attempts === 0);
+      const after = await s.store.getJob(c1!.id);
+      assert.deepEqual([after!.status, after!.attempts, after!.workerId], ["queued", 0, null]);
+      assert.equal((await claimIn(s.store, "rel", 1, T0 + 2))[0]!.attempt, 1);
+
+      // A failure writes the claim first, so the failed attempt has its start and worker.
+      await s.store.enqueue([newJob({ queue: "fail" })], T0);
+      const [c2] = await claimIn(s.store, "fail");
+      const err = { code: "BOOM", message: "boom" };
+      const [f] = await s.store.fail([{ ...lease(c2!), error: err, retryable: true, exitCode: 3 }], T0 + 10);
+      assert.ok(f!.ok && f!.job.status === "scheduled" && f!.job.attempts === 1);
+      const [row] = s.attemptRows(c2!.id);
+      assert.deepEqual(pick(row!, "attempt status started_at finished_at worker_id exit_code"), [
+        1,
+        "failed",
+        T0,
+        T0 + 10,
+        "w1",
+        3,
+      ]);
+      assert.equal(s.row(c2!.id).attempts, 1);
+
+      // Cancel writes the claim first, so the attempt is recorded as cancelled, not lost.
+      await s.store.enqueue([newJob({ queue: "cancel" })], T0);
+      const [c3] = await claimIn(s.store, "cancel");
+      const out = await s.store.cancel(c3!.id, T0 + 5);
+      assert.ok(out.ok && out.job.status === "cancelled");
+      assert.deepEqual([out.job.workerId, out.job.startedAt, out.job.attempts], ["w1", T0, 1]);
+      const attempts = await s.store.listAttempts(c3!.id);
+      assert.deepEqual(
+        attempts.map((a) => [a.attempt, a.status, a.workerId, a.startedAt, a.finishedAt, a.error?.code]),
+        [[1, "cancelled", "w1", T0, T0 + 5, "CANCELLED"]],
+      );
+    }));
+
+  it("after a process holding claims is killed: nothing is lost, and claims are written at once", async () => {
+    const dir = await tempDir();
+    const file = join(dir.path, "bosun.db");
+    const child = spawn(process.execPath, [CHILD, file], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<string | number>((res) => child.on("exit", (code, sig) => res(sig ?? code!)));
+    try {
+      const line = await Promise.race([
+        new Promise<string>((res) => createInterface({ input: child.stdout }).once("line", res)),
+        exited.then((code) => Promise.reject(new Error(`child exited (${code}): ${stderr}`))),
+        new Promise<never>((_, rej) =>
+          setTimeout(() => rej(new Error(`child silent: ${stderr}`)), 15_000).unref(),
+        ),
+      ]);
+      const ids = (JSON.parse(line) as { claimed: string[] }).claimed;
+      assert.equal(ids.length, 5);
+      const reader = new DatabaseSync(file, { readOnly: true });
+      const read = reader.prepare("SELECT status, attempts FROM jobs WHERE id = ?");
+      const status = (id: string) => pick(read.get(id)!, "status attempts");
+      // The child holds these claims in memory only: the file still says queued.
+      const unwritten = ids.map(() => ["queued", 0]);
+      assert.deepEqual(ids.map(status), unwritten, "claims held, not written");
+      assert.equal(
+        reader.prepare("SELECT value FROM store_state WHERE key = 'open_by'").get()?.value,
+        String(child.pid),
+        "the open store marks the file",
+      );
+      child.kill("SIGKILL");
+      assert.equal(await exited, "SIGKILL");
+
+      const store = new SqliteStore({ file });
+      assert.equal(store.recoveredFromCrash, true);
+      const jobs = await store.getJobs(ids);
+      assert.deepEqual(
+        jobs.map((j) => [j.status, j.attempts, j.workerId]),
+        ids.map(() => ["queued", 0, null]),
+        "the killed process's claims were never written: its jobs run again",
+      );
+      const [c] = await claimIn(store, "crash", 1, Date.now());
+      assert.deepEqual(status(c!.id), ["running", 1], "written with the claim");
+      await store.close();
+
+      const again = new SqliteStore({ file });
+      assert.equal(again.recoveredFromCrash, false, "a clean close clears the mark");
+      assert.equal((await again.getJob(c!.id))!.attempts, 1, "the hard claim survived the restart");
+      await again.close();
+      reader.close();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await dir.remove();
+    }
+  });
+
+  // Both read the row itself, not through getJob: they must overlay the held claim too.
+  it("answers with a held job as running when an enqueue or a retry finds it", () =>
+    withStore(60_000, async (s) => {
+      await s.store.enqueue([newJob({ queue: "a", idempotencyKey: "k" })], T0);
+      const [c] = await claimIn(s.store, "a");
+      const [again] = await s.store.enqueue([newJob({ queue: "a", idempotencyKey: "k" })], T0 + 1);
+      assert.equal(again!.created, false);
+      assert.deepEqual([again!.job.status, again!.job.attempts, again!.job.workerId], ["running", 1, "w1"]);
+      const r = await s.store.retry(c!.id, T0 + 2);
+      assert.ok(!r.ok && r.reason === "invalid_state");
+      assert.equal(r.job?.status, "running");
+    }));
+
+  // Claims read the ready index from a floor past the held rows (ready-floor.ts). Every path that
+  // queues a row ahead of that floor must drop it, or claims skip the row and break priority/FIFO order.
+  it("keeps claim order while claims are held: released, urgent, promoted and retried jobs come first", () =>
+    withStore(60_000, async (s) => {
+      const take = async (now = T0) => (await claimIn(s.store, "a", 1, now))[0]!;
+      const backoff = { type: "fixed" as const, delayMs: 0 };
+      const made = await s.store.enqueue(jobs(6, { queue: "a", backoff }), T0);
+      const ids = made.map((e) => e.job.id);
+      const first = await take();
+      assert.equal(first.id, ids[0]);
+      await s.store.release([lease(first)], T0);
+      assert.equal((await take()).id, ids[0], "a released job is first again");
+      assert.equal((await take()).id, ids[1]);
+      const [urgent] = await s.store.enqueue([newJob({ queue: "a", priority: 5 })], T0);
+      assert.equal((await take()).id, urgent!.job.id, "a higher priority goes before the held rows' floor");
+      const [later] = await s.store.enqueue([newJob({ queue: "a", priority: 5, runAt: T0 + 10 })], T0);
+      assert.equal((await take()).id, ids[2]);
+      assert.equal(await s.store.promoteDue(T0 + 10), 1);
+      assert.equal((await take(T0 + 10)).id, later!.job.id, "a promoted job is claimable");
+      const c3 = await take();
+      assert.equal(c3.id, ids[3]);
+      assert.ok((await s.store.cancel(ids[3]!, T0)).ok);
+      assert.ok((await s.store.retry(ids[3]!, T0)).ok);
+      const again = await take();
+      assert.deepEqual([again.id, again.attempt], [ids[3], 2], "a retried job is first again");
+      const err = { code: "X", message: "x" };
+      const [f] = await s.store.fail([{ ...lease(again), error: err, retryable: true }], T0);
+      assert.ok(f!.ok && f!.job.status === "queued", "no backoff: queued again at once");
+      assert.deepEqual(pick(await take(), "id attempt"), [ids[3], 3]);
+      assert.equal((await take()).id, ids[4]);
+    }));
+
+  it("upgrades a file from before migration 005 and reads its completed attempt once", async () => {
+    const dir = await tempDir();
+    try {
+      const old = join(dir.path, "migrations-004");
+      mkdirSync(old);
+      for (const f of readdirSync(MIGRATIONS).filter((f) => /^00[1-4]_/.test(f)))
+        copyFileSync(join(MIGRATIONS, f), join(old, f));
+      const file = join(dir.path, "bosun.db");
+      const db = openDatabase({ file, durability: "normal" });
+      assert.deepEqual(migrate(db, old), [1, 2, 3, 4]);
+      // As 0.1 wrote them: attempt 1 failed, attempt 2 completed, both rows in job_attempts.
+      db.prepare(`INSERT INTO jobs (id, queue, type, payload, status, priority, attempts, max_attempts,
+        attempt_budget, backoff, run_at, created_at, updated_at, started_at, finished_at, result, worker_id, owner)
+        VALUES ('j1', 'a', 't', 'null', 'completed', 0, 2, 3, 3, '{"type":"fixed","delayMs":0}', ?, ?, ?, ?, ?,
+        '1', 'w1', 'alice')`).run(T0, T0, T0 + 30, T0 + 10, T0 + 30);
+      const insertAttempt = db.prepare(`INSERT INTO job_attempts (job_id, attempt, status, started_at,
+        finished_at, worker_id, exit_code, http_status, error) VALUES ('j1', ?, ?, ?, ?, 'w1', ?, ?, ?)`);
+      insertAttempt.run(1, "failed", T0, T0 + 5, 1, null, '{"code":"X","message":"x"}');
+      insertAttempt.run(2, "completed", T0 + 10, T0 + 30, 0, 200, null);
+      db.close();
+
+      const store = new SqliteStore({ file });
+      try {
+        assert.equal(store.recoveredFromCrash, false);
+        assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 5);
+        assert.deepEqual(
+          (await store.listAttempts("j1")).map((a) => [a.attempt, a.status, a.exitCode, a.httpStatus]),
+          [
+            [1, "failed", 1, null],
+            [2, "completed", 0, 200],
+          ],
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+function lease(c: { id: string; attempt: number; workerId: string }) {
+  return { jobId: c.id, attempt: c.attempt, workerId: c.workerId };
+}
