@@ -195,6 +195,10 @@ export class Runtime {
    * failed with WORKER_LOST and retried now, instead of after their leases run out.
    */
   async recoverOwnJobs(): Promise<number> {
+    if (this.store.recoveredFromCrash)
+      this.logger.warn(
+        "the data folder was not closed cleanly; claims are written at once for a minute, so a job that brings the process down spends its attempts",
+      );
     const jobs = await this.engine.reapWorkers([this.localWorkerId], "WORKER_LOST");
     if (jobs.length > 0)
       this.logger.warn({ count: jobs.length }, "recovered jobs left running by this node's previous run");

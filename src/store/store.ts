@@ -85,6 +85,8 @@ export type ChangeOutcome =
 
 export interface Store {
   readonly features: StoreFeatures;
+  /** The last process that had this (embedded) store open did not close it: it crashed or was killed. */
+  readonly recoveredFromCrash?: boolean;
   migrate(): Promise<void>;
   /** Throws when the store cannot answer (readiness). */
   ping(): Promise<void>;
