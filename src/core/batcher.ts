@@ -11,9 +11,10 @@ export interface BatcherOptions<T, R> {
   maxBatch?: number;
 }
 
+/** One caller's items: a call, not an item, is the unit queued, so a call of 500 costs one promise. */
 interface Pending<T, R> {
-  item: T;
-  resolve: (r: R) => void;
+  items: T[];
+  resolve: (r: R[]) => void;
   reject: (e: unknown) => void;
 }
 
@@ -22,6 +23,7 @@ export class Batcher<T, R> {
   readonly #maxWaitMs: number;
   readonly #maxBatch: number;
   #queue: Pending<T, R>[] = [];
+  #queued = 0;
   #scheduled = false;
   #running: Promise<void> | null = null;
 
@@ -31,19 +33,22 @@ export class Batcher<T, R> {
     this.#maxBatch = opts.maxBatch ?? 1000;
   }
 
+  /** Items waiting for a flush. */
   get pending(): number {
-    return this.#queue.length;
+    return this.#queued;
   }
 
-  add(item: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
-      this.#schedule();
-    });
+  async add(item: T): Promise<R> {
+    return (await this.addMany([item]))[0] as R;
   }
 
   addMany(items: T[]): Promise<R[]> {
-    return Promise.all(items.map((i) => this.add(i)));
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<R[]>((resolve, reject) => {
+      this.#queue.push({ items, resolve, reject });
+      this.#queued += items.length;
+      this.#schedule();
+    });
   }
 
   /** Flushes everything queued now and waits for it. */
@@ -67,11 +72,26 @@ export class Batcher<T, R> {
 
   async #run(): Promise<void> {
     if (this.#running || this.#queue.length === 0) return;
-    const batch = this.#queue.splice(0, this.#maxBatch);
+    // Whole calls, up to maxBatch items (a single larger call goes alone).
+    let n = 0;
+    let calls = 0;
+    while (
+      calls < this.#queue.length &&
+      (calls === 0 || n + this.#queue[calls]!.items.length <= this.#maxBatch)
+    )
+      n += this.#queue[calls++]!.items.length;
+    const batch = this.#queue.splice(0, calls);
+    this.#queued -= n;
     const done = (async () => {
       try {
-        const results = await this.#flush(batch.map((p) => p.item));
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i] as R);
+        const results = await this.#flush(
+          batch.length === 1 ? batch[0]!.items : batch.flatMap((p) => p.items),
+        );
+        let at = 0;
+        for (const p of batch) {
+          p.resolve(results.slice(at, at + p.items.length));
+          at += p.items.length;
+        }
       } catch (err) {
         for (const p of batch) p.reject(err);
       }

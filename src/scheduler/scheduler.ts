@@ -155,8 +155,8 @@ export class Scheduler {
         if (this.#held.freedBy(e.jobs)) this.#queueHeldCheck();
       }),
     );
+    const now = this.#o.clock.now();
     try {
-      const now = this.#o.clock.now();
       const active = await this.#o.store.listActive();
       const held = await this.#o.store.heldFires(active.map((s) => s.id));
       const due: Due[] = [];
@@ -171,7 +171,8 @@ export class Scheduler {
     }
     if (gen !== this.#gen) return;
     this.#arm();
-    this.#o.logger.info({ schedules: this.#entries.size }, "scheduler started");
+    // plannedAt: fires up to this instant were missed (catch-up policy); later ones are on time.
+    this.#o.logger.info({ schedules: this.#entries.size, plannedAt: now }, "scheduler started");
   }
 
   #halt(): void {

@@ -27,8 +27,12 @@ export class AttemptDirs {
     return dir;
   }
 
+  /** Whether this attempt made a directory (cheap: no path is built while none exists). */
+  holds(claim: Claim): boolean {
+    return this.#made.size > 0 && this.#made.has(this.#path(claim));
+  }
+
   async remove(claim: Claim): Promise<void> {
-    if (this.#made.size === 0) return;
     const dir = this.#path(claim);
     if (!this.#made.delete(dir)) return;
     await rm(dir, { recursive: true, force: true });

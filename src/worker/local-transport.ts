@@ -21,6 +21,10 @@ export class LocalTransport implements WorkerTransport {
   readonly #logs: Batcher<LogChunk, undefined>;
   #progress = new Map<string, { jobId: string; attempt: number; progress: number }>();
   #progressTimer: NodeJS.Timeout | null = null;
+  /** Reports of this tick, handed to the engine together (one call, one promise, per tick). */
+  #completed: CompleteInput[] = [];
+  #failed: FailInput[] = [];
+  #reportScheduled = false;
 
   constructor(engine: Engine, workers: WorkerService, onError: (err: unknown) => void) {
     this.#engine = engine;
@@ -57,13 +61,31 @@ export class LocalTransport implements WorkerTransport {
     return jobs;
   }
 
-  // Logs go first, so that whoever follows a job's log and stops at its end has every line.
   complete(item: CompleteInput): void {
-    this.#track(this.#afterLogs(() => this.#engine.complete([item])));
+    this.#completed.push(item);
+    this.#scheduleReports();
   }
 
   fail(item: FailInput): void {
-    this.#track(this.#afterLogs(() => this.#engine.fail([item])));
+    this.#failed.push(item);
+    this.#scheduleReports();
+  }
+
+  #scheduleReports(): void {
+    if (this.#reportScheduled) return;
+    this.#reportScheduled = true;
+    queueMicrotask(() => this.#sendReports());
+  }
+
+  // Logs go first, so that whoever follows a job's log and stops at its end has every line.
+  #sendReports(): void {
+    this.#reportScheduled = false;
+    const completed = this.#completed;
+    const failed = this.#failed;
+    this.#completed = [];
+    this.#failed = [];
+    if (completed.length > 0) this.#track(this.#afterLogs(() => this.#engine.complete(completed)));
+    if (failed.length > 0) this.#track(this.#afterLogs(() => this.#engine.fail(failed)));
   }
 
   #afterLogs<T>(fn: () => Promise<T>): Promise<T> {
@@ -102,6 +124,7 @@ export class LocalTransport implements WorkerTransport {
   }
 
   async flush(): Promise<void> {
+    if (this.#reportScheduled) this.#sendReports();
     if (this.#progressTimer) {
       clearTimeout(this.#progressTimer);
       this.#flushProgress();

@@ -257,7 +257,7 @@ export class WorkerLoop {
       }
       transport.fail({ ...lease, ...failureOf(err, kind, claim) });
     } finally {
-      await this.#dirs.remove(claim);
+      if (this.#dirs.holds(claim)) await this.#dirs.remove(claim);
     }
   }
 
