@@ -136,4 +136,25 @@ describe("Batcher", () => {
     fail = false;
     assert.equal(await b.add(3), 3);
   });
+  it("flushes whole calls up to maxBatch items, each caller getting its own slice back", async () => {
+    const flushes: number[][] = [];
+    const b = new Batcher<number, number>({
+      maxBatch: 4,
+      flush: async (items) => {
+        flushes.push(items);
+        return items.map((i) => -i);
+      },
+    });
+    const [a, c, d, e] = await Promise.all([
+      b.addMany([1, 2]),
+      b.addMany([3, 4]),
+      b.addMany([5]),
+      b.addMany([6, 7, 8, 9, 10]),
+    ]);
+    assert.deepEqual([a, c, d, e], [[-1, -2], [-3, -4], [-5], [-6, -7, -8, -9, -10]]);
+    // A call is never split; one larger than maxBatch goes alone.
+    assert.deepEqual(flushes, [[1, 2, 3, 4], [5], [6, 7, 8, 9, 10]]);
+    assert.deepEqual(await b.addMany([]), []);
+    assert.equal(b.pending, 0);
+  });
 });
