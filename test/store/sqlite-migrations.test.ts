@@ -1,28 +1,42 @@
 /**
  * Shipped migrations are never edited: a file created by an older release has them recorded as applied
- * and only ever runs the numbers it lacks. This opens a database made with 001–003 only (the schema as
- * released before staged cron fires) and checks that the current Bosun upgrades it in place.
+ * and only ever runs the numbers it lacks. These open databases as older releases left them (001–003:
+ * before staged cron fires; 001–004: before single-write completions) and check that the current Bosun
+ * upgrades them in place.
  */
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
 import { it } from "node:test";
 import { migrate, openDatabase } from "../../src/store/sqlite/database.ts";
 import { SqliteScheduleStore } from "../../src/store/sqlite/sqlite-schedules.ts";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { tempDir } from "../helpers/wait.ts";
 
 const MIGRATIONS = join(import.meta.dirname, "../../src/store/sqlite/migrations");
 
+const T0 = 1_800_000_000_000;
+
+/** A database file as a release that shipped migrations 001…`last` left it. */
+function openAsReleased(dirPath: string, last: number): { db: DatabaseSync; file: string } {
+  const old = join(dirPath, `migrations-${last}`);
+  mkdirSync(old);
+  for (const f of readdirSync(MIGRATIONS).filter((f) => Number(f.slice(0, 3)) <= last))
+    copyFileSync(join(MIGRATIONS, f), join(old, f));
+  const file = join(dirPath, "bosun.db");
+  const db = openDatabase({ file, durability: "normal" });
+  assert.deepEqual(
+    migrate(db, old),
+    Array.from({ length: last }, (_, i) => i + 1),
+  );
+  return { db, file };
+}
+
 it("upgrades a database made before migration 004: held fires and the schedule indexes appear", async () => {
   const dir = await tempDir();
   try {
-    const old = join(dir.path, "migrations-0.1");
-    mkdirSync(old);
-    for (const f of readdirSync(MIGRATIONS).filter((f) => /^00[1-3]_/.test(f)))
-      copyFileSync(join(MIGRATIONS, f), join(old, f));
-    const file = join(dir.path, "bosun.db");
-    const before = openDatabase({ file, durability: "normal" });
-    assert.deepEqual(migrate(before, old), [1, 2, 3]);
+    const { db: before, file } = openAsReleased(dir.path, 3);
     before
       .prepare(`INSERT INTO schedules (id, cron, timezone, job, overlap, catch_up, catch_up_window_ms,
       paused, owner, created_at, updated_at) VALUES ('s1', '* * * * *', 'UTC', '{}', 'queue', 'none', 0, 0,
@@ -48,6 +62,40 @@ it("upgrades a database made before migration 004: held fires and the schedule i
     await store.setHeldFires([{ id: "s1", times: [5, 6] }]);
     assert.deepEqual((await store.heldFires(["s1"])).get("s1"), [5, 6]);
     db.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+it("upgrades a file from before migration 005 and reads its completed attempt once", async () => {
+  const dir = await tempDir();
+  try {
+    const { db, file } = openAsReleased(dir.path, 4);
+    // As 0.1 wrote them: attempt 1 failed, attempt 2 completed, both rows in job_attempts.
+    db.prepare(`INSERT INTO jobs (id, queue, type, payload, status, priority, attempts, max_attempts,
+      attempt_budget, backoff, run_at, created_at, updated_at, started_at, finished_at, result, worker_id, owner)
+      VALUES ('j1', 'a', 't', 'null', 'completed', 0, 2, 3, 3, '{"type":"fixed","delayMs":0}', ?, ?, ?, ?, ?,
+      '1', 'w1', 'alice')`).run(T0, T0, T0 + 30, T0 + 10, T0 + 30);
+    const insertAttempt = db.prepare(`INSERT INTO job_attempts (job_id, attempt, status, started_at,
+      finished_at, worker_id, exit_code, http_status, error) VALUES ('j1', ?, ?, ?, ?, 'w1', ?, ?, ?)`);
+    insertAttempt.run(1, "failed", T0, T0 + 5, 1, null, '{"code":"X","message":"x"}');
+    insertAttempt.run(2, "completed", T0 + 10, T0 + 30, 0, 200, null);
+    db.close();
+
+    const store = new SqliteStore({ file });
+    try {
+      assert.equal(store.recoveredFromCrash, false);
+      assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 5);
+      assert.deepEqual(
+        (await store.listAttempts("j1")).map((a) => [a.attempt, a.status, a.exitCode, a.httpStatus]),
+        [
+          [1, "failed", 1, null],
+          [2, "completed", 0, 200],
+        ],
+      );
+    } finally {
+      await store.close();
+    }
   } finally {
     await dir.remove();
   }

@@ -5,18 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
-import { migrate, openDatabase } from "../../src/store/sqlite/database.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 import { newJob, worker } from "./conformance.ts";
 
 const T0 = 1_800_000_000_000;
-const MIGRATIONS = join(import.meta.dirname, "../../src/store/sqlite/migrations");
 const CHILD = join(import.meta.dirname, "../helpers/sqlite-claim-child.ts");
 
 type Row = Record<string, unknown>;
@@ -285,46 +282,6 @@ describe("SQLite soft claims", () => {
       assert.deepEqual(pick(await take(), "id attempt"), [ids[3], 3]);
       assert.equal((await take()).id, ids[4]);
     }));
-
-  it("upgrades a file from before migration 005 and reads its completed attempt once", async () => {
-    const dir = await tempDir();
-    try {
-      const old = join(dir.path, "migrations-004");
-      mkdirSync(old);
-      for (const f of readdirSync(MIGRATIONS).filter((f) => /^00[1-4]_/.test(f)))
-        copyFileSync(join(MIGRATIONS, f), join(old, f));
-      const file = join(dir.path, "bosun.db");
-      const db = openDatabase({ file, durability: "normal" });
-      assert.deepEqual(migrate(db, old), [1, 2, 3, 4]);
-      // As 0.1 wrote them: attempt 1 failed, attempt 2 completed, both rows in job_attempts.
-      db.prepare(`INSERT INTO jobs (id, queue, type, payload, status, priority, attempts, max_attempts,
-        attempt_budget, backoff, run_at, created_at, updated_at, started_at, finished_at, result, worker_id, owner)
-        VALUES ('j1', 'a', 't', 'null', 'completed', 0, 2, 3, 3, '{"type":"fixed","delayMs":0}', ?, ?, ?, ?, ?,
-        '1', 'w1', 'alice')`).run(T0, T0, T0 + 30, T0 + 10, T0 + 30);
-      const insertAttempt = db.prepare(`INSERT INTO job_attempts (job_id, attempt, status, started_at,
-        finished_at, worker_id, exit_code, http_status, error) VALUES ('j1', ?, ?, ?, ?, 'w1', ?, ?, ?)`);
-      insertAttempt.run(1, "failed", T0, T0 + 5, 1, null, '{"code":"X","message":"x"}');
-      insertAttempt.run(2, "completed", T0 + 10, T0 + 30, 0, 200, null);
-      db.close();
-
-      const store = new SqliteStore({ file });
-      try {
-        assert.equal(store.recoveredFromCrash, false);
-        assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 5);
-        assert.deepEqual(
-          (await store.listAttempts("j1")).map((a) => [a.attempt, a.status, a.exitCode, a.httpStatus]),
-          [
-            [1, "failed", 1, null],
-            [2, "completed", 0, 200],
-          ],
-        );
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await dir.remove();
-    }
-  });
 });
 
 function lease(c: { id: string; attempt: number; workerId: string }) {

@@ -3,16 +3,12 @@ import type { DatabaseSync } from "node:sqlite";
 import type { Attempt, Job } from "../../core/job.ts";
 import type { JobCounts, JobQuery, StoredLogChunk } from "../store.ts";
 import { toAttempt, toJob } from "./rows.ts";
-import { asRunning, type SoftClaims } from "./soft-claims.ts";
+import { type SoftClaims, seen } from "./soft-claims.ts";
 import type { Statements } from "./statements.ts";
 
 /** Rows as readers must see them: soft-claimed rows (still `queued` in the file) are running. */
 export function overlay(jobs: Job[], held: SoftClaims): Job[] {
-  if (held.size === 0) return jobs;
-  return jobs.map((j) => {
-    const c = held.get(j.id);
-    return c ? asRunning(j, c) : j;
-  });
+  return held.size === 0 ? jobs : jobs.map((j) => seen(j, held));
 }
 
 /**

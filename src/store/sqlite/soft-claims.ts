@@ -120,3 +120,9 @@ export function asRunning(job: Job, c: SoftClaim): Job {
     progress: null,
   };
 }
+
+/** A job as readers must see it: running if its claim is held. */
+export function seen(job: Job, held: SoftClaims): Job {
+  const c = held.get(job.id);
+  return c ? asRunning(job, c) : job;
+}

@@ -25,10 +25,12 @@ import type {
 } from "../store.ts";
 import { BACKSTOP_WAL_PAGES, Checkpointer } from "./checkpointer.ts";
 import { claimJobs } from "./claim.ts";
+import { completeJobs } from "./complete.ts";
 import { migrate, openDatabase, transaction } from "./database.ts";
+import { enqueueJobs } from "./enqueue.ts";
 import { counts, listAttempts, listJobs, overlay, readLogs } from "./job-queries.ts";
-import { jsonOrNull, toJob, toJobState } from "./rows.ts";
-import { asRunning, completedState, type SoftClaim, SoftClaims } from "./soft-claims.ts";
+import { toJob, toJobState } from "./rows.ts";
+import { type SoftClaim, SoftClaims, seen } from "./soft-claims.ts";
 import { prepare } from "./statements.ts";
 
 export interface SqliteStoreOptions {
@@ -118,42 +120,7 @@ export class SqliteStore implements Store {
   }
 
   async enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]> {
-    return transaction(this.#db, () =>
-      jobs.map((j) => {
-        const status = j.runAt > now ? "scheduled" : "queued";
-        const row = this.#s.insertJob.get(
-          j.id,
-          j.queue,
-          j.type,
-          JSON.stringify(j.payload ?? null),
-          status,
-          j.priority,
-          j.maxAttempts,
-          j.maxAttempts,
-          JSON.stringify(j.backoff),
-          j.timeoutMs,
-          j.runAt,
-          now,
-          now,
-          j.idempotencyKey,
-          j.owner,
-          jsonOrNull(j.tags),
-          jsonOrNull(j.constraints),
-          j.scheduleId,
-          j.scheduledTime,
-        );
-        if (row) {
-          const job = toJob(row);
-          if (status === "queued") this.#held.floor.queued(job.priority, job.seq);
-          return { job, created: true };
-        }
-        const existing =
-          (j.idempotencyKey !== null ? this.#s.byIdempotencyKey.get(j.idempotencyKey) : undefined) ??
-          (j.scheduleId !== null ? this.#s.byFire.get(j.scheduleId, j.scheduledTime) : undefined);
-        if (!existing) throw new Error(`enqueue conflict without an existing row for job ${j.id}`);
-        return { job: this.#asSeen(toJob(existing)), created: false };
-      }),
-    );
+    return transaction(this.#db, () => enqueueJobs(this.#s, this.#held, jobs, now));
   }
 
   async promoteDue(now: number): Promise<number> {
@@ -203,45 +170,10 @@ export class SqliteStore implements Store {
     this.#harden(found);
   }
 
-  /**
-   * One transaction per batch. Held claims go from `queued` to `completed` in one write each, and their
-   * new state is built from the claim; written leases go from `running` in one set-based statement.
-   */
   async complete(items: CompleteInput[], now: number): Promise<FinishOutcome[]> {
     if (items.length === 0) return [];
-    const out: FinishOutcome[] = new Array(items.length);
-    const hard: unknown[] = [];
-    const hardAt: number[] = [];
-    transaction(this.#db, () => {
-      items.forEach((c, i) => {
-        const result = c.result === undefined ? null : c.result;
-        const held = this.#held.match(c.jobId, c.attempt, c.workerId);
-        if (!held) {
-          hard.push([c.jobId, c.attempt, c.workerId, result, c.exitCode ?? null, c.httpStatus ?? null]);
-          hardAt.push(i);
-          return;
-        }
-        const { changes } = this.#s.completeSoft.run(
-          c.workerId,
-          held.startedAt,
-          JSON.stringify(result),
-          c.exitCode ?? null,
-          c.httpStatus ?? null,
-          now,
-          now,
-          held.seq,
-        );
-        out[i] = changes > 0 ? { ok: true, job: completedState(held, now) } : { ok: false, jobId: c.jobId };
-      });
-      if (hard.length === 0) return;
-      const byId = new Map(
-        this.#s.completeMany.all(now, now, JSON.stringify(hard)).map((r) => [r.id as string, toJobState(r)]),
-      );
-      for (const i of hardAt) {
-        const job = byId.get(items[i]!.jobId);
-        out[i] = job ? { ok: true, job } : { ok: false, jobId: items[i]!.jobId };
-      }
-    });
+    const out = transaction(this.#db, () => completeJobs(this.#s, this.#held, items, now));
+    // After the commit: a rolled-back batch keeps its claims held.
     for (const c of items) if (this.#held.match(c.jobId, c.attempt, c.workerId)) this.#held.delete(c.jobId);
     return out;
   }
@@ -407,22 +339,16 @@ export class SqliteStore implements Store {
       const row = this.#s.byId.get(id);
       if (!row) return { ok: false, reason: "not_found" };
       if (row.status !== "failed" && row.status !== "cancelled")
-        return { ok: false, reason: "invalid_state", job: this.#asSeen(toJob(row)) };
+        return { ok: false, reason: "invalid_state", job: seen(toJob(row), this.#held) };
       const updated = this.#s.retryOne.get(now, now, id);
       this.#held.floor.reset();
       return { ok: true, job: toJob(updated!) };
     });
   }
 
-  /** A job as readers must see it: running if its claim is held in memory. */
-  #asSeen(job: Job): Job {
-    const c = this.#held.get(job.id);
-    return c ? asRunning(job, c) : job;
-  }
-
   async getJob(id: string): Promise<Job | null> {
     const row = this.#s.byId.get(id);
-    return row ? this.#asSeen(toJob(row)) : null;
+    return row ? seen(toJob(row), this.#held) : null;
   }
 
   async getJobs(ids: string[]): Promise<Job[]> {
