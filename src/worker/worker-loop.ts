@@ -8,7 +8,7 @@
 import type { Logger } from "pino";
 import { JobFailure } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
-import type { ExecContext, Executor } from "../executors/executor.ts";
+import type { ExecContext, ExecOutcome, Executor } from "../executors/executor.ts";
 import { AbortKind, abortKind, attemptAbort } from "./abort.ts";
 import { AttemptDirs } from "./attempt-dirs.ts";
 import { PrefetchBuffer } from "./prefetch.ts";
@@ -235,7 +235,7 @@ export class WorkerLoop {
     }
     const ctx = this.#context(claim, signal);
     try {
-      const outcome = await new Promise<Awaited<ReturnType<Executor["run"]>>>((resolve, reject) => {
+      const outcome = await new Promise<ExecOutcome>((resolve, reject) => {
         if (signal.aborted) return reject(signal.reason);
         running.interrupt = reject;
         executor.run(claim, ctx).then(resolve, reject);

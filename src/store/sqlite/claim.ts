@@ -6,7 +6,7 @@
 import type { Claim } from "../../core/job.ts";
 import { type PlaceableJob, placeJobs } from "../../core/placement.ts";
 import type { ClaimRequest } from "../store.ts";
-import { atOrAfter } from "./ready-floor.ts";
+import { atOrAfter, type FloorPosition } from "./ready-floor.ts";
 import type { SoftClaims } from "./soft-claims.ts";
 import type { Statements } from "./statements.ts";
 
@@ -34,21 +34,13 @@ export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, so
   const anyType = req.workers.some((w) => w.types === null);
   const queues = anyQueue ? null : JSON.stringify([...new Set(req.workers.flatMap((w) => w.queues ?? []))]);
   const types = anyType ? null : JSON.stringify([...new Set(req.workers.flatMap((w) => w.types ?? []))]);
-  // Hard claims leave the ready index at once: nothing to skip.
+  // Where to start reading (ready-floor.ts), per worker filter; hard claims leave the ready index at
+  // once, so they need no floor.
   const filter = `${queues}|${types}`;
   let floor = soft ? held.floor.get(filter) : null;
   const read = (limit: number): Candidate[] => {
     const after = floor;
-    // Held rows the scan would meet: those past the floor (usually none), or all of them from the top.
-    const skipped = after ? held.select((c) => atOrAfter(after, c.priority, c.seq)) : null;
-    const exclude =
-      skipped !== null
-        ? skipped.length > 0
-          ? JSON.stringify(skipped.map((c) => c.seq))
-          : null
-        : held.size > 0
-          ? held.seqsJson()
-          : null;
+    const exclude = exclusion(held, after);
     const args: (string | number)[] = [];
     if (exclude !== null) args.push(exclude);
     if (after) args.push(after.priority, after.seq);
@@ -133,6 +125,14 @@ export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, so
 }
 
 // Rows come as arrays: measured a third cheaper than node:sqlite's row objects for this hot read.
+/** The held rows a scan would meet, as the JSON list of seqs to skip: past the floor (usually none), or
+ * all of them when the scan starts from the top. */
+function exclusion(held: SoftClaims, after: FloorPosition | null): string | null {
+  if (!after) return held.size > 0 ? held.seqsJson() : null;
+  const past = held.select((c) => atOrAfter(after, c.priority, c.seq));
+  return past.length > 0 ? JSON.stringify(past.map((c) => c.seq)) : null;
+}
+
 function toCandidate(row: unknown[]): Candidate {
   const [
     seq,
