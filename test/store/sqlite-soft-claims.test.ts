@@ -22,6 +22,7 @@ const pick = (o: object, keys: string) => keys.split(" ").map((k) => (o as Row)[
 
 interface Opened {
   store: SqliteStore;
+  file: string;
   /** The job's row as the file holds it, read through a second, read-only connection. */
   row(id: string): Row;
   attemptRows(id: string): Row[];
@@ -36,6 +37,7 @@ async function withStore(softClaimMs: number, test: (s: Opened) => Promise<void>
   try {
     await test({
       store,
+      file,
       row: (id) => reader.prepare("SELECT * FROM jobs WHERE id = ?").get(id) as Row,
       attemptRows: (id) => reader.prepare("SELECT * FROM job_attempts WHERE job_id = ?").all(id) as Row[],
     });
@@ -207,9 +209,12 @@ describe("SQLite soft claims", () => {
       // The child holds these claims in memory only: the file still says queued.
       const unwritten = ids.map(() => ["queued", 0]);
       assert.deepEqual(ids.map(status), unwritten, "claims held, not written");
-      assert.equal(
-        reader.prepare("SELECT value FROM store_state WHERE key = 'open_by'").get()?.value,
-        String(child.pid),
+      assert.deepEqual(
+        reader
+          .prepare("SELECT key FROM store_state WHERE key LIKE 'open:%'")
+          .all()
+          .map((r) => String(r.key).split(":").slice(0, 2).join(":")),
+        [`open:${child.pid}`],
         "the open store marks the file",
       );
       child.kill("SIGKILL");
@@ -281,6 +286,37 @@ describe("SQLite soft claims", () => {
       assert.ok(f!.ok && f!.job.status === "queued", "no backoff: queued again at once");
       assert.deepEqual(pick(await take(), "id attempt"), [ids[3], 3]);
       assert.equal((await take()).id, ids[4]);
+    }));
+
+  it("never hands a held job to a second store opened on the same file", () =>
+    withStore(60_000, async (s) => {
+      await s.store.enqueue(jobs(20, { queue: "a" }), T0);
+      const mine = await claimIn(s.store, "a", 10);
+      assert.equal(s.row(mine[0]!.id).status, "queued", "held, not written");
+      const other = new SqliteStore({ file: s.file, softClaimMs: 60_000 });
+      try {
+        assert.equal(other.recoveredFromCrash, false, "a live store is not a crash");
+        assert.deepEqual(await claimIn(other, "a", 20, T0, "w2"), [], "it waits for the first to notice");
+        // The first store notices within its next check and writes what it holds.
+        await waitUntil(() => s.row(mine[0]!.id).status === "running", { what: "held claims written" });
+        await new Promise((r) => setTimeout(r, 300));
+        const theirs = await claimIn(other, "a", 20, T0, "w2");
+        const ids = new Set(mine.map((c) => c.id));
+        assert.equal(theirs.length, 10);
+        assert.ok(
+          theirs.every((c) => !ids.has(c.id)),
+          "no job claimed twice",
+        );
+        assert.equal(s.row(theirs[0]!.id).status, "running", "claims on a shared file are written at once");
+        // The first store's held claims complete as the written leases they now are.
+        const done = await s.store.complete(
+          mine.map((c) => ({ ...lease(c), result: null })),
+          T0 + 5,
+        );
+        assert.ok(done.every((o) => o.ok));
+      } finally {
+        await other.close();
+      }
     }));
 });
 

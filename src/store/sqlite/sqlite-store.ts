@@ -28,9 +28,10 @@ import { claimJobs } from "./claim.ts";
 import { completeJobs } from "./complete.ts";
 import { migrate, openDatabase, transaction } from "./database.ts";
 import { enqueueJobs } from "./enqueue.ts";
+import { Holding } from "./holding.ts";
 import { counts, listAttempts, listJobs, overlay, readLogs } from "./job-queries.ts";
 import { toJob, toJobState } from "./rows.ts";
-import { type SoftClaim, SoftClaims, seen } from "./soft-claims.ts";
+import { type SoftClaims, seen } from "./soft-claims.ts";
 import { prepare } from "./statements.ts";
 
 export interface SqliteStoreOptions {
@@ -42,26 +43,15 @@ export interface SqliteStoreOptions {
   softClaimMs?: number;
 }
 
-const DEFAULT_SOFT_CLAIM_MS = 500;
-/**
- * After a crash, claims are written at once for this long: a job that brings the process down then
- * spends its attempts and ends failed, instead of running again and again at the same attempt.
- */
-const HARD_CLAIMS_AFTER_CRASH_MS = 60_000;
-const OPEN_MARK = "open_by";
-
 export class SqliteStore implements Store {
   readonly features = { shared: false } as const;
   readonly #db: DatabaseSync;
   readonly #s: ReturnType<typeof prepare>;
   readonly #checkpointer: Checkpointer | null = null;
-  readonly #held = new SoftClaims();
-  readonly #softMs: number;
-  /** performance.now() from which claims may be soft (later after a crash). */
-  #softFrom = 0;
-  #hardener: NodeJS.Timeout | null = null;
+  readonly #holding: Holding;
+  readonly #held: SoftClaims;
   /** The last process that had this file open did not close it (it crashed or was killed). */
-  readonly recoveredFromCrash: boolean = false;
+  readonly recoveredFromCrash: boolean;
 
   constructor(opts: SqliteStoreOptions) {
     const durability = opts.durability ?? "normal";
@@ -75,16 +65,9 @@ export class SqliteStore implements Store {
         synchronous: durability === "strict" ? "FULL" : "NORMAL",
       });
     }
-    if (opts.file !== ":memory:") {
-      this.recoveredFromCrash = this.#s.getState.get(OPEN_MARK) !== undefined;
-      if (this.recoveredFromCrash) this.#softFrom = performance.now() + HARD_CLAIMS_AFTER_CRASH_MS;
-      this.#s.setState.run(OPEN_MARK, String(process.pid));
-    }
-    this.#softMs = opts.softClaimMs ?? DEFAULT_SOFT_CLAIM_MS;
-    if (this.#softMs > 0) {
-      this.#hardener = setInterval(() => this.#hardenHeld(), Math.max(25, this.#softMs / 2));
-      this.#hardener.unref();
-    }
+    this.#holding = new Holding(this.#db, this.#s, opts);
+    this.#held = this.#holding.held;
+    this.recoveredFromCrash = this.#holding.recoveredFromCrash;
   }
 
   /** Claims held in memory, for the other SQLite-backed stores' views of jobs (schedule runs). */
@@ -107,13 +90,9 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.#hardener) clearInterval(this.#hardener);
-    this.#hardener = null;
-    // Claims still held are forgotten: their jobs are `queued` in the file and run again.
-    this.#held.clear();
+    this.#holding.close();
     await this.#checkpointer?.stop();
     if (this.#db.isOpen) {
-      this.#s.deleteState.run(OPEN_MARK);
       this.#db.exec("PRAGMA optimize");
       this.#db.close();
     }
@@ -135,39 +114,11 @@ export class SqliteStore implements Store {
   }
 
   async claim(req: ClaimRequest): Promise<Claim[]> {
-    // A soft claim only reads: no write transaction.
-    if (this.#softMs > 0 && performance.now() >= this.#softFrom)
-      return claimJobs(this.#s, this.#held, req, true);
+    const mode = this.#holding.mode();
+    if (mode === "wait") return [];
+    // A held claim only reads: no write transaction.
+    if (mode === "hold") return claimJobs(this.#s, this.#held, req, true);
     return transaction(this.#db, () => claimJobs(this.#s, this.#held, req, false));
-  }
-
-  /** Writes held claims as ordinary leases; the caller's transaction (if any) includes the write. */
-  #harden(claims: SoftClaim[]): void {
-    if (claims.length === 0) return;
-    this.#s.harden.run(JSON.stringify(claims.map((c) => [c.seq, c.startedAt, c.workerId, c.leaseUntil])));
-    for (const c of claims) this.#held.delete(c.id);
-  }
-
-  /** The window: claims held longer than softClaimMs are written, so long jobs are durable and visible. */
-  #hardenHeld(): void {
-    if (this.#held.size === 0 || !this.#db.isOpen) return;
-    const cutoff = performance.now() - this.#softMs;
-    try {
-      transaction(this.#db, () => this.#harden(this.#held.select((c) => c.heldSince <= cutoff)));
-    } catch {
-      // Busy or closing: the claims stay held and the next tick tries again.
-    }
-  }
-
-  /** Writes the held claims among these leases first, for operations that need them in the file. */
-  #hardenLeases(items: { jobId: string; attempt: number }[]): void {
-    if (this.#held.size === 0) return;
-    const found: SoftClaim[] = [];
-    for (const l of items) {
-      const c = this.#held.get(l.jobId);
-      if (c && c.attempt === l.attempt) found.push(c);
-    }
-    this.#harden(found);
   }
 
   async complete(items: CompleteInput[], now: number): Promise<FinishOutcome[]> {
@@ -180,7 +131,7 @@ export class SqliteStore implements Store {
 
   async fail(items: FailInput[], now: number): Promise<FinishOutcome[]> {
     return transaction(this.#db, () => {
-      this.#hardenLeases(items.filter((f) => this.#held.match(f.jobId, f.attempt, f.workerId)));
+      this.#holding.hardenLeases(items.filter((f) => this.#held.match(f.jobId, f.attempt, f.workerId)));
       return items.map((f) => this.#failOne(f, now));
     });
   }
@@ -272,7 +223,7 @@ export class SqliteStore implements Store {
 
   async reapExpired(now: number, limit: number): Promise<JobState[]> {
     return transaction(this.#db, () => {
-      this.#harden(this.#held.select((c) => c.leaseUntil < now));
+      this.#holding.harden(this.#held.select((c) => c.leaseUntil < now));
       const rows = this.#s.expired.all(now, limit);
       return this.#reapRows(rows, "LEASE_EXPIRED", "The worker stopped renewing its lease", now);
     });
@@ -282,7 +233,7 @@ export class SqliteStore implements Store {
     if (workerIds.length === 0) return [];
     return transaction(this.#db, () => {
       const dead = new Set(workerIds);
-      this.#harden(this.#held.select((c) => dead.has(c.workerId)));
+      this.#holding.harden(this.#held.select((c) => dead.has(c.workerId)));
       const rows = this.#s.runningOfWorkers.all(JSON.stringify(workerIds));
       return this.#reapRows(rows, code, "The worker that ran the attempt is gone", now);
     });
@@ -311,7 +262,7 @@ export class SqliteStore implements Store {
     now: number,
   ): Promise<void> {
     transaction(this.#db, () => {
-      this.#hardenLeases(items);
+      this.#holding.hardenLeases(items);
       for (const p of items) this.#s.setProgress.run(p.progress, now, p.jobId, p.attempt);
     });
   }
@@ -320,7 +271,7 @@ export class SqliteStore implements Store {
     return transaction(this.#db, () => {
       // A held claim is written first, so the job is cancelled as the running job it is.
       const held = this.#held.get(id);
-      if (held) this.#harden([held]);
+      if (held) this.#holding.harden([held]);
       const row = this.#s.byId.get(id);
       if (!row) return { ok: false, reason: "not_found" };
       const job = toJob(row);

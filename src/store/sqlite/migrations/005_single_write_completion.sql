@@ -4,8 +4,9 @@
 ALTER TABLE jobs ADD COLUMN exit_code INTEGER;
 ALTER TABLE jobs ADD COLUMN http_status INTEGER;
 
--- Small facts about the file itself. `open_by` is set while a process has the store open and removed
--- on a clean close: finding it at open means the last process crashed (soft claims pause a while).
+-- Small facts about the file itself. `open:<pid>` rows say which processes have it open (removed on a
+-- clean close): one of a dead process means it crashed, one of a live process that the file is shared
+-- (sqlite/open-marks.ts).
 CREATE TABLE store_state (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
