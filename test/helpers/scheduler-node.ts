@@ -3,13 +3,15 @@
  * engine, schedule service and scheduler on a real SQLite file. Time only moves when the test moves it,
  * straight to the schedulers' next wake-up, so every fire happens at its exact instant.
  */
-import { mock } from "node:test";
+import { join } from "node:path";
+import { afterEach, beforeEach, mock } from "node:test";
 import type { Clock } from "../../src/core/clock.ts";
 import { DriftMeter } from "../../src/scheduler/drift.ts";
 import type { ScheduleInput } from "../../src/scheduler/schedule.ts";
 import { ScheduleService } from "../../src/scheduler/schedule-service.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { logger, sqliteEngine } from "./sqlite-engine.ts";
+import { tempDir } from "./wait.ts";
 
 export { logger };
 export const clock: Clock = { now: () => Date.now() }; // Date is mocked
@@ -61,4 +63,35 @@ export async function runUntil(target: number, ...nodes: Node[]) {
     const to = Math.min(target, Math.max(Math.min(...wakes), now + 1));
     mock.timers.tick(to - now);
   }
+}
+
+/**
+ * What every fake-clock suite sets up, for the describe block it is called in: a fresh SQLite file per
+ * test (`file`), mock timers started by `fake` and reset after each test, and `withNode` for the common
+ * case of one node on that file, closed however the test ends.
+ */
+export function fakeClockSuite(prefix: string) {
+  let dir: Awaited<ReturnType<typeof tempDir>> | null = null;
+  const suite = {
+    file: "",
+    fake: (iso: string) => mock.timers.enable({ apis: ["setTimeout", "Date"], now: at(iso) }),
+    async withNode(iso: string, test: (n: Node) => Promise<void>): Promise<void> {
+      suite.fake(iso);
+      const n = await openNode(suite.file);
+      try {
+        await test(n);
+      } finally {
+        await n.close();
+      }
+    },
+  };
+  beforeEach(async () => {
+    dir = await tempDir(prefix);
+    suite.file = join(dir.path, "bosun.db");
+  });
+  afterEach(async () => {
+    mock.timers.reset();
+    await dir?.remove();
+  });
+  return suite;
 }

@@ -5,10 +5,8 @@
  * milliseconds and every fire happens at its exact instant.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { at, openNode, runUntil, settle } from "../helpers/scheduler-node.ts";
-import { tempDir } from "../helpers/wait.ts";
+import { describe, it, mock } from "node:test";
+import { at, fakeClockSuite, openNode, runUntil, settle } from "../helpers/scheduler-node.ts";
 
 const berlinDay = (t: number) =>
   new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin", dateStyle: "short" }).format(t);
@@ -19,26 +17,14 @@ const countBy = (xs: string[]) => {
 };
 
 describe("scheduler (fake clock)", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let file: string;
-  beforeEach(async () => {
-    dir = await tempDir("bosun-sched-");
-    file = join(dir.path, "bosun.db");
-  });
-  afterEach(async () => {
-    mock.timers.reset();
-    await dir.remove();
-  });
-  const fake = (iso: string) => mock.timers.enable({ apis: ["setTimeout", "Date"], now: at(iso) });
+  const suite = fakeClockSuite("bosun-sched-");
 
   for (const [season, from, to, day, instant] of [
     ["spring", "2026-03-27T12:00:00Z", "2026-04-01T00:00:00Z", "2026-03-29", "2026-03-29T01:00:00.000Z"],
     ["autumn", "2026-10-23T12:00:00Z", "2026-10-28T00:00:00Z", "2026-10-25", "2026-10-25T00:30:00.000Z"],
   ] as const) {
     it(`fires 0 30 2 * * * in Europe/Berlin exactly once on the ${season} transition day`, async () => {
-      fake(from);
-      const n = await openNode(file);
-      try {
+      await suite.withNode(from, async (n) => {
         const s = await n.create({ cron: "0 30 2 * * *", timezone: "Europe/Berlin" });
         await n.scheduler.start();
         await runUntil(at(to), n);
@@ -52,15 +38,13 @@ describe("scheduler (fake clock)", () => {
         );
         assert.equal(n.drift.counts.fired, 4);
         assert.equal(n.drift.enqueue.summary().max <= 0, true, "no fire enqueued after its instant");
-      } finally {
-        await n.close();
-      }
+      });
     });
   }
 
   it("restarts without doubling a fire, and catchUp decides about the fires missed while down", async () => {
-    fake("2026-05-01T10:00:00.500Z");
-    const a = await openNode(file);
+    suite.fake("2026-05-01T10:00:00.500Z");
+    const a = await openNode(suite.file);
     const none = await a.create({ cron: "*/10 * * * * *", catchUp: "none" });
     const latest = await a.create({ cron: "*/10 * * * * *", catchUp: "latest" });
     const all = await a.create({ cron: "*/10 * * * * *", catchUp: "all" });
@@ -69,7 +53,7 @@ describe("scheduler (fake clock)", () => {
     await runUntil(at("2026-05-01T10:00:30.200Z"), a);
     await a.close(); // down from 10:00:30.2 to 10:01:35.3
     mock.timers.setTime(at("2026-05-01T10:01:35.300Z"));
-    const b = await openNode(file);
+    const b = await openNode(suite.file);
     try {
       await b.scheduler.start();
       await runUntil(at("2026-05-01T10:02:00.500Z"), b);
@@ -99,9 +83,9 @@ describe("scheduler (fake clock)", () => {
   });
 
   it("two schedulers on one database (two leaders during a split) make one job per fire time", async () => {
-    fake("2026-05-01T10:00:00.000Z");
-    const a = await openNode(file);
-    const b = await openNode(file);
+    suite.fake("2026-05-01T10:00:00.000Z");
+    const a = await openNode(suite.file);
+    const b = await openNode(suite.file);
     try {
       const ids = [];
       for (let i = 0; i < 20; i++) ids.push((await a.create({ cron: "* * * * * *" })).id);
@@ -122,9 +106,7 @@ describe("scheduler (fake clock)", () => {
   });
 
   it("a clock that jumps back does not fire the same instants again", async () => {
-    fake("2026-05-01T10:00:00.000Z");
-    const n = await openNode(file);
-    try {
+    await suite.withNode("2026-05-01T10:00:00.000Z", async (n) => {
       const s = await n.create({ cron: "* * * * * *" });
       await n.scheduler.start();
       await runUntil(at("2026-05-01T10:00:05.500Z"), n);
@@ -137,14 +119,12 @@ describe("scheduler (fake clock)", () => {
         times.map((t) => new Date(t).toISOString().slice(17, 19)),
         ["01", "02", "03", "04", "05", "06", "07", "08"],
       );
-    } finally {
-      await n.close();
-    }
+    });
   });
 
   it('overlap "skip" drops fires while a run is unfinished; "queue" holds them, durably, in order', async () => {
-    fake("2026-05-01T10:00:00.000Z");
-    const a = await openNode(file);
+    suite.fake("2026-05-01T10:00:00.000Z");
+    const a = await openNode(suite.file);
     const skip = await a.create({ cron: "* * * * * *", overlap: "skip" });
     const queue = await a.create({ cron: "* * * * * *", overlap: "queue" });
     await a.scheduler.start();
@@ -156,7 +136,7 @@ describe("scheduler (fake clock)", () => {
     assert.equal((await a.schedules.heldFires([queue.id])).get(queue.id)?.length, 2);
     await a.close();
 
-    const b = await openNode(file); // the held fires survive a restart
+    const b = await openNode(suite.file); // the held fires survive a restart
     try {
       await b.scheduler.start();
       await settle(b);
@@ -181,9 +161,7 @@ describe("scheduler (fake clock)", () => {
   });
 
   it("one schedule whose job became invalid does not stop the others", async () => {
-    fake("2026-05-01T10:00:00.000Z");
-    const n = await openNode(file);
-    try {
+    await suite.withNode("2026-05-01T10:00:00.000Z", async (n) => {
       n.engine.catalog.add("doomed");
       const bad = await n.create({ job: { type: "doomed" } });
       const good = await n.create({});
@@ -193,15 +171,11 @@ describe("scheduler (fake clock)", () => {
       assert.equal((await n.runs(good.id)).length, 3);
       assert.equal((await n.runs(bad.id)).length, 0);
       assert.equal(n.drift.counts.failed, 3);
-    } finally {
-      await n.close();
-    }
+    });
   });
 
   it("re-plans on changes: a new cron starts from now, delete stops firing, stop/start flaps resume", async () => {
-    fake("2026-05-01T10:00:00.000Z");
-    const n = await openNode(file);
-    try {
+    await suite.withNode("2026-05-01T10:00:00.000Z", async (n) => {
       const s = await n.create({ cron: "*/2 * * * * *" });
       await n.scheduler.start();
       await runUntil(at("2026-05-01T10:00:04.500Z"), n);
@@ -220,8 +194,6 @@ describe("scheduler (fake clock)", () => {
         ["02", "04", "06", "09", "12"],
       );
       assert.equal(n.scheduler.size, 0);
-    } finally {
-      await n.close();
-    }
+    });
   });
 });

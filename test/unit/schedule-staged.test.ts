@@ -4,10 +4,8 @@
  * them), so the re-planned scheduler can write exactly those fires again: nothing lost, nothing doubled.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { at, type Node, openNode, runUntil, settle } from "../helpers/scheduler-node.ts";
-import { tempDir } from "../helpers/wait.ts";
+import { describe, it } from "node:test";
+import { at, fakeClockSuite, type Node, runUntil, settle } from "../helpers/scheduler-node.ts";
 
 /** "05 queued" per run, oldest first. */
 const view = async (n: Node, id: string) =>
@@ -21,22 +19,10 @@ async function withFillers(n: Node, cron: string) {
 }
 
 describe("staged fires (fake clock)", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let file: string;
-  beforeEach(async () => {
-    dir = await tempDir("bosun-staged-");
-    file = join(dir.path, "bosun.db");
-  });
-  afterEach(async () => {
-    mock.timers.reset();
-    await dir.remove();
-  });
-  const fake = (iso: string) => mock.timers.enable({ apis: ["setTimeout", "Date"], now: at(iso) });
+  const suite = fakeClockSuite("bosun-staged-");
 
   it("writes a large batch ahead of its second (lead time) and pausing discards what was written ahead", async () => {
-    fake("2026-05-01T10:00:00.200Z");
-    const n = await openNode(file);
-    try {
+    await suite.withNode("2026-05-01T10:00:00.200Z", async (n) => {
       const ids = await withFillers(n, "*/5 * * * * *");
       await n.scheduler.start();
       await runUntil(at("2026-05-01T10:00:04.999Z"), n);
@@ -49,15 +35,11 @@ describe("staged fires (fake clock)", () => {
       assert.deepEqual(await n.runs(ids[0]!), [], "a plan, not history: no cancelled run is left");
       await runUntil(at("2026-05-01T10:00:05.100Z"), n);
       assert.equal((await n.engine.list({ status: ["queued"], limit: 1000 })).length, 299);
-    } finally {
-      await n.close();
-    }
+    });
   });
 
   it("a change discards the fires written ahead and the new timing writes its own", async () => {
-    fake("2026-05-01T10:00:00.200Z");
-    const n = await openNode(file);
-    try {
+    await suite.withNode("2026-05-01T10:00:00.200Z", async (n) => {
       const ids = await withFillers(n, "*/5 * * * * *");
       await n.scheduler.start();
       await runUntil(at("2026-05-01T10:00:04.999Z"), n);
@@ -67,16 +49,12 @@ describe("staged fires (fake clock)", () => {
       await runUntil(at("2026-05-01T10:00:10.100Z"), n);
       assert.deepEqual(await view(n, ids[0]!), ["05 queued", "10 queued"]);
       assert.deepEqual(await view(n, ids[1]!), ["07 queued"]);
-    } finally {
-      await n.close();
-    }
+    });
   });
 
   for (const settled of [true, false])
     it(`pause and resume within the lead time lose no second and double none (leader ${settled ? "re-plans in between" : "sees only the resume"})`, async () => {
-      fake("2026-05-01T10:00:00.200Z");
-      const n = await openNode(file);
-      try {
+      await suite.withNode("2026-05-01T10:00:00.200Z", async (n) => {
         const [x] = await withFillers(n, "* * * * * *");
         await n.scheduler.start();
         await runUntil(at("2026-05-01T10:00:00.970Z"), n);
@@ -86,15 +64,11 @@ describe("staged fires (fake clock)", () => {
         await n.service.setPaused(x!, false);
         await runUntil(at("2026-05-01T10:00:04.500Z"), n);
         assert.deepEqual(await view(n, x!), ["01 queued", "02 queued", "03 queued", "04 queued"]);
-      } finally {
-        await n.close();
-      }
+      });
     });
 
   it("a retime from every 2 s to every 1 s fires each second after the change once", async () => {
-    fake("2026-05-01T10:00:00.000Z");
-    const n = await openNode(file);
-    try {
+    await suite.withNode("2026-05-01T10:00:00.000Z", async (n) => {
       const s = await n.create({ cron: "*/2 * * * * *" });
       await n.scheduler.start();
       await runUntil(at("2026-05-01T10:00:02.500Z"), n);
@@ -117,8 +91,6 @@ describe("staged fires (fake clock)", () => {
         "07 queued",
       ]);
       assert.ok(n.drift.enqueue.summary().max <= 0, "each fire on time, none caught up late");
-    } finally {
-      await n.close();
-    }
+    });
   });
 });
