@@ -62,11 +62,10 @@ export function counts(s: Statements, held: SoftClaims): JobCounts {
     const total = (out.byStatus[status] ?? 0) + n;
     if (total === 0) delete out.byStatus[status];
     else out.byStatus[status] = total;
-    const perQueue = { ...out.byQueue[queue] };
+    const perQueue = (out.byQueue[queue] ??= {});
     const inQueue = (perQueue[status] ?? 0) + n;
     if (inQueue === 0) delete perQueue[status];
     else perQueue[status] = inQueue;
-    out.byQueue[queue] = perQueue;
   };
   for (const r of s.counts.all())
     add(r.queue as string, r.status as keyof JobCounts["byStatus"], Number(r.n));

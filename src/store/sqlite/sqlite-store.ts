@@ -32,7 +32,7 @@ import { Holding } from "./holding.ts";
 import { counts, listAttempts, listJobs, overlay, readLogs } from "./job-queries.ts";
 import { toJob, toJobState } from "./rows.ts";
 import { type SoftClaims, seen } from "./soft-claims.ts";
-import { prepare } from "./statements.ts";
+import { prepare, type Statements } from "./statements.ts";
 
 export interface SqliteStoreOptions {
   file: string;
@@ -46,7 +46,7 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   readonly features = { shared: false } as const;
   readonly #db: DatabaseSync;
-  readonly #s: ReturnType<typeof prepare>;
+  readonly #s: Statements;
   readonly #checkpointer: Checkpointer | null = null;
   readonly #holding: Holding;
   readonly #held: SoftClaims;
