@@ -62,7 +62,8 @@ export function counts(s: Statements, held: SoftClaims): JobCounts {
     const total = (out.byStatus[status] ?? 0) + n;
     if (total === 0) delete out.byStatus[status];
     else out.byStatus[status] = total;
-    const perQueue = (out.byQueue[queue] ??= {});
+    out.byQueue[queue] ??= {};
+    const perQueue = out.byQueue[queue];
     const inQueue = (perQueue[status] ?? 0) + n;
     if (inQueue === 0) delete perQueue[status];
     else perQueue[status] = inQueue;
