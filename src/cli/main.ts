@@ -8,6 +8,7 @@
  * `wait` and `submit --wait` exit with the job's own code (124 when `wait --timeout` runs out).
  */
 import { Command, CommanderError, Option } from "commander";
+import { BosunError } from "../core/errors.ts";
 import { VERSION } from "../runtime/version.ts";
 import { BosunApiError, BosunUnreachableError } from "../sdk/client.ts";
 import * as cluster from "./commands/cluster.ts";
@@ -96,7 +97,8 @@ export async function main(
       );
       return 2;
     }
-    if (err instanceof BosunApiError) {
+    // A BosunError here is the process's own (DATA_DIR_LOCKED at start): its code, as the API's.
+    if (err instanceof BosunApiError || err instanceof BosunError) {
       io.err(`bosun: ${err.code}: ${err.message}\n`);
       return 1;
     }

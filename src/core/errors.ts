@@ -24,6 +24,7 @@ export const ERRORS = {
   NOT_READY: { status: 503, message: "The server is not ready" },
   SHUTTING_DOWN: { status: 503, message: "The server is shutting down" },
   INTERNAL: { status: 500, message: "Internal error" },
+  DATA_DIR_LOCKED: { status: 409, message: "Another process has this data folder open" },
   // Job failure codes (recorded on attempts; never an HTTP status of their own)
   TIMEOUT: { status: 500, message: "The attempt exceeded its timeout" },
   CANCELLED: { status: 500, message: "The job was cancelled" },

@@ -18,13 +18,25 @@ export const clock: Clock = { now: () => Date.now() }; // Date is mocked
 export const at = (iso: string) => Date.parse(iso);
 
 export type Node = Awaited<ReturnType<typeof openNode>>;
+type Shared = Pick<ReturnType<typeof sqliteEngine>, "store" | "engine" | "schedules">;
 
-export async function openNode(file: string, opts: { maxLeadMs?: number } = {}) {
-  const base = sqliteEngine(file, { clock, types: ["noop"] });
-  const { store, engine, schedules } = base;
+/**
+ * A node on `file`; with `beside`, a second scheduler on that node's store instead (one store per file:
+ * a second store on it would be refused), as two leaders during a split share one database.
+ */
+export async function openNode(file: string, opts: { maxLeadMs?: number; beside?: Shared } = {}) {
+  const own = opts.beside ? null : sqliteEngine(file, { clock, types: ["noop"] });
+  const { store, engine, schedules } = opts.beside ?? own!;
   const drift = new DriftMeter();
   const service = new ScheduleService(engine, schedules, clock, logger);
-  const scheduler = new Scheduler({ engine, store: schedules, clock, logger, drift, ...opts });
+  const scheduler = new Scheduler({
+    engine,
+    store: schedules,
+    clock,
+    logger,
+    drift,
+    maxLeadMs: opts.maxLeadMs,
+  });
   const runs = async (id: string) => (await schedules.runs(id, { limit: 10_000 })).reverse();
   const fireTimes = async (id: string) =>
     (await runs(id)).filter((r) => r.scheduledTime !== null).map((r) => r.scheduledTime!);
@@ -41,7 +53,8 @@ export async function openNode(file: string, opts: { maxLeadMs?: number } = {}) 
       service.create({ cron: "* * * * * *", job: { type: "noop" }, ...input } as ScheduleInput, "t"),
     async close() {
       await scheduler.stop();
-      await base.close();
+      // The node beside another closes only its scheduler: the store is the other's.
+      await own?.close();
     },
   };
 }

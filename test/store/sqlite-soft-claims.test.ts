@@ -1,12 +1,10 @@
 /**
  * Soft claims (src/store/sqlite/soft-claims.ts) seen from outside: what the file holds (read through a
- * second connection, as another reader of the file would), what the store reports, a real crash of a
- * process holding claims, and the upgrade of a file whose completions still have job_attempts rows.
+ * second connection, as another reader of the file would) and what the store reports. A real crash of a
+ * process holding claims, and why no second store can take them, are in sqlite-lock.test.ts.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
@@ -14,7 +12,6 @@ import { tempDir, waitUntil } from "../helpers/wait.ts";
 import { newJob, worker } from "./conformance.ts";
 
 const T0 = 1_800_000_000_000;
-const CHILD = join(import.meta.dirname, "../helpers/sqlite-claim-child.ts");
 
 type Row = Record<string, unknown>;
 /** The fields named (space-separated) of a row or object, in order: one assertion, several columns. */
@@ -186,63 +183,6 @@ describe("SQLite soft claims", () => {
       );
     }));
 
-  it("after a process holding claims is killed: nothing is lost, and claims are written at once", async () => {
-    const dir = await tempDir();
-    const file = join(dir.path, "bosun.db");
-    const child = spawn(process.execPath, [CHILD, file], { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const exited = new Promise<string | number>((res) => child.on("exit", (code, sig) => res(sig ?? code!)));
-    try {
-      const line = await Promise.race([
-        new Promise<string>((res) => createInterface({ input: child.stdout }).once("line", res)),
-        exited.then((code) => Promise.reject(new Error(`child exited (${code}): ${stderr}`))),
-        new Promise<never>((_, rej) =>
-          setTimeout(() => rej(new Error(`child silent: ${stderr}`)), 15_000).unref(),
-        ),
-      ]);
-      const ids = (JSON.parse(line) as { claimed: string[] }).claimed;
-      assert.equal(ids.length, 5);
-      const reader = new DatabaseSync(file, { readOnly: true });
-      const read = reader.prepare("SELECT status, attempts FROM jobs WHERE id = ?");
-      const status = (id: string) => pick(read.get(id)!, "status attempts");
-      // The child holds these claims in memory only: the file still says queued.
-      const unwritten = ids.map(() => ["queued", 0]);
-      assert.deepEqual(ids.map(status), unwritten, "claims held, not written");
-      assert.deepEqual(
-        reader
-          .prepare("SELECT key FROM store_state WHERE key LIKE 'open:%'")
-          .all()
-          .map((r) => String(r.key).split(":").slice(0, 2).join(":")),
-        [`open:${child.pid}`],
-        "the open store marks the file",
-      );
-      child.kill("SIGKILL");
-      assert.equal(await exited, "SIGKILL");
-
-      const store = new SqliteStore({ file });
-      assert.equal(store.recoveredFromCrash, true);
-      const jobs = await store.getJobs(ids);
-      assert.deepEqual(
-        jobs.map((j) => [j.status, j.attempts, j.workerId]),
-        ids.map(() => ["queued", 0, null]),
-        "the killed process's claims were never written: its jobs run again",
-      );
-      const [c] = await claimIn(store, "crash", 1, Date.now());
-      assert.deepEqual(status(c!.id), ["running", 1], "written with the claim");
-      await store.close();
-
-      const again = new SqliteStore({ file });
-      assert.equal(again.recoveredFromCrash, false, "a clean close clears the mark");
-      assert.equal((await again.getJob(c!.id))!.attempts, 1, "the hard claim survived the restart");
-      await again.close();
-      reader.close();
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await dir.remove();
-    }
-  });
-
   // Both read the row itself, not through getJob: they must overlay the held claim too.
   it("answers with a held job as running when an enqueue or a retry finds it", () =>
     withStore(60_000, async (s) => {
@@ -286,37 +226,6 @@ describe("SQLite soft claims", () => {
       assert.ok(f!.ok && f!.job.status === "queued", "no backoff: queued again at once");
       assert.deepEqual(pick(await take(), "id attempt"), [ids[3], 3]);
       assert.equal((await take()).id, ids[4]);
-    }));
-
-  it("never hands a held job to a second store opened on the same file", () =>
-    withStore(60_000, async (s) => {
-      await s.store.enqueue(jobs(20, { queue: "a" }), T0);
-      const mine = await claimIn(s.store, "a", 10);
-      assert.equal(s.row(mine[0]!.id).status, "queued", "held, not written");
-      const other = new SqliteStore({ file: s.file, softClaimMs: 60_000 });
-      try {
-        assert.equal(other.recoveredFromCrash, false, "a live store is not a crash");
-        assert.deepEqual(await claimIn(other, "a", 20, T0, "w2"), [], "it waits for the first to notice");
-        // The first store notices within its next check and writes what it holds.
-        await waitUntil(() => s.row(mine[0]!.id).status === "running", { what: "held claims written" });
-        await new Promise((r) => setTimeout(r, 300));
-        const theirs = await claimIn(other, "a", 20, T0, "w2");
-        const ids = new Set(mine.map((c) => c.id));
-        assert.equal(theirs.length, 10);
-        assert.ok(
-          theirs.every((c) => !ids.has(c.id)),
-          "no job claimed twice",
-        );
-        assert.equal(s.row(theirs[0]!.id).status, "running", "claims on a shared file are written at once");
-        // The first store's held claims complete as the written leases they now are.
-        const done = await s.store.complete(
-          mine.map((c) => ({ ...lease(c), result: null })),
-          T0 + 5,
-        );
-        assert.ok(done.every((o) => o.ok));
-      } finally {
-        await other.close();
-      }
     }));
 });
 

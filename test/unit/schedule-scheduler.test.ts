@@ -85,7 +85,7 @@ describe("scheduler (fake clock)", () => {
   it("two schedulers on one database (two leaders during a split) make one job per fire time", async () => {
     suite.fake("2026-05-01T10:00:00.000Z");
     const a = await openNode(suite.file);
-    const b = await openNode(suite.file);
+    const b = await openNode(suite.file, { beside: a });
     try {
       const ids = [];
       for (let i = 0; i < 20; i++) ids.push((await a.create({ cron: "* * * * * *" })).id);
@@ -100,8 +100,8 @@ describe("scheduler (fake clock)", () => {
       assert.equal(a.drift.counts.fired + b.drift.counts.fired, 200);
       assert.equal(a.drift.counts.duplicate + b.drift.counts.duplicate, 200);
     } finally {
-      await a.close();
       await b.close();
+      await a.close();
     }
   });
 

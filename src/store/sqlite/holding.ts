@@ -1,61 +1,47 @@
 /**
  * When this store may hold claims in memory (soft-claims.ts) and when it must write them: the policy,
- * apart from the store's operations.
+ * apart from the store's operations. Holding claims is safe because this store is the file's only
+ * writer, which the operating system enforces (store-lock.ts).
  *
  * - Claims are held for `softClaimMs` (500 ms), then written by a timer, so a long job's start is
  *   durable and visible; operations that need one in the file write it first (`harden`).
- * - After a crash (open-marks.ts) claims are written at once for a minute: a job that brings the
- *   process down then spends its attempts and ends failed instead of running again and again.
- * - On a file another store has open, claims are always written, and a store that joins waits before
- *   its first claim until the others have written theirs.
+ * - After a crash (the previous holder left its mark, store-lock.ts) claims are written at once for a
+ *   minute: a job that brings the process down then spends its attempts and ends failed instead of
+ *   running again and again.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { transaction } from "./database.ts";
-import { othersOpen, registerOpen, SHARED_CHECK_MS, SHARED_GRACE_MS, unregisterOpen } from "./open-marks.ts";
 import { type SoftClaim, SoftClaims } from "./soft-claims.ts";
 import type { Statements } from "./statements.ts";
 
 const DEFAULT_SOFT_CLAIM_MS = 500;
 const HARD_CLAIMS_AFTER_CRASH_MS = 60_000;
+/** How often held claims past the window are written: a claim is written 0–100 ms after its window. */
+const HARDEN_TICK_MS = 100;
 
 export class Holding {
   readonly held = new SoftClaims();
-  /** The last process that had this file open did not close it (it crashed or was killed). */
-  readonly recoveredFromCrash: boolean = false;
   readonly #db: DatabaseSync;
   readonly #s: Statements;
   readonly #softMs: number;
   /** performance.now() from which claims may be held (later after a crash). */
-  #softFrom = 0;
-  /** Another store has the file open: claims are written at once, for good. */
-  #shared = false;
-  /** performance.now() before which this store claims nothing (it joined a shared file). */
-  #claimFrom = 0;
-  #mark: string | null = null;
+  readonly #softFrom: number;
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(db: DatabaseSync, s: Statements, opts: { file: string; softClaimMs?: number }) {
+  constructor(db: DatabaseSync, s: Statements, opts: { softClaimMs?: number; afterCrash: boolean }) {
     this.#db = db;
     this.#s = s;
     this.#softMs = opts.softClaimMs ?? DEFAULT_SOFT_CLAIM_MS;
-    if (opts.file !== ":memory:") {
-      const { mark, crashed, shared } = registerOpen(s);
-      this.#mark = mark;
-      this.recoveredFromCrash = crashed;
-      if (crashed) this.#softFrom = performance.now() + HARD_CLAIMS_AFTER_CRASH_MS;
-      if (shared) this.#share(performance.now() + SHARED_GRACE_MS);
-    }
+    this.#softFrom = opts.afterCrash ? performance.now() + HARD_CLAIMS_AFTER_CRASH_MS : 0;
     if (this.#softMs > 0) {
-      this.#timer = setInterval(() => this.#tick(), SHARED_CHECK_MS);
+      this.#timer = setInterval(() => this.#tick(), HARDEN_TICK_MS);
       this.#timer.unref();
     }
   }
 
-  /** How the next claim goes: held in memory, written, or not at all yet. */
-  mode(): "hold" | "write" | "wait" {
-    const at = performance.now();
-    if (at < this.#claimFrom) return "wait";
-    return this.#softMs > 0 && !this.#shared && at >= this.#softFrom ? "hold" : "write";
+  /** How the next claim goes: held in memory or written. */
+  mode(): "hold" | "write" {
+    return this.#softMs > 0 && performance.now() >= this.#softFrom ? "hold" : "write";
   }
 
   /** Writes held claims as ordinary leases; the caller's transaction (if any) includes the write. */
@@ -81,23 +67,15 @@ export class Holding {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     this.held.clear();
-    if (this.#mark && this.#db.isOpen) unregisterOpen(this.#s, this.#mark);
   }
 
   #tick(): void {
-    if (!this.#db.isOpen) return;
+    if (!this.#db.isOpen || this.held.size === 0) return;
     try {
-      if (!this.#shared && othersOpen(this.#s)) this.#share(0);
-      if (this.held.size === 0) return;
-      const cutoff = this.#shared ? Number.POSITIVE_INFINITY : performance.now() - this.#softMs;
+      const cutoff = performance.now() - this.#softMs;
       transaction(this.#db, () => this.harden(this.held.select((c) => c.heldSince <= cutoff)));
     } catch {
       // Busy or closing: the claims stay held and the next tick tries again.
     }
-  }
-
-  #share(claimFrom: number): void {
-    this.#shared = true;
-    this.#claimFrom = claimFrom;
   }
 }

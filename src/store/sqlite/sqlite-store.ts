@@ -1,5 +1,6 @@
 /**
- * The embedded backend: one SQLite file, one writer (this process), every batch in one transaction.
+ * The embedded backend: one SQLite file, one writer (this store: store-lock.ts makes the operating
+ * system refuse a second), every batch in one transaction.
  * Statements are prepared once. Status literals are inlined in SQL so the partial indexes apply, and the
  * hot statements name their index (INDEXED BY): without statistics the planner preferred
  * jobs_status_seq plus a sort of every queued job, which made a claim O(queued) — 5k jobs/s instead of
@@ -33,6 +34,7 @@ import { counts, listAttempts, listJobs, overlay, readLogs } from "./job-queries
 import { toJob, toJobState } from "./rows.ts";
 import { type SoftClaims, seen } from "./soft-claims.ts";
 import { prepare, type Statements } from "./statements.ts";
+import { markClosed, markOpen, StoreLock } from "./store-lock.ts";
 
 export interface SqliteStoreOptions {
   file: string;
@@ -48,6 +50,8 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #s: Statements;
   readonly #checkpointer: Checkpointer | null = null;
+  /** Held from open to close: this store is the file's only writer (store-lock.ts). */
+  readonly #lock: StoreLock | null;
   readonly #holding: Holding;
   readonly #held: SoftClaims;
   /** The last process that had this file open did not close it (it crashed or was killed). */
@@ -55,19 +59,32 @@ export class SqliteStore implements Store {
 
   constructor(opts: SqliteStoreOptions) {
     const durability = opts.durability ?? "normal";
-    this.#db = openDatabase({ file: opts.file, durability });
-    migrate(this.#db);
-    this.#s = prepare(this.#db);
-    if (opts.file !== ":memory:" && opts.checkpointThread !== false) {
-      this.#db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
-      this.#checkpointer = new Checkpointer({
-        file: opts.file,
-        synchronous: durability === "strict" ? "FULL" : "NORMAL",
-      });
+    // The lock comes first: nothing (not even migrations) touches a file another store has open.
+    this.#lock = opts.file === ":memory:" ? null : StoreLock.acquire(opts.file);
+    let db: DatabaseSync | null = null;
+    try {
+      db = openDatabase({ file: opts.file, durability });
+      migrate(db);
+      this.#s = prepare(db);
+      this.recoveredFromCrash = this.#lock !== null && markOpen(this.#s);
+      if (this.#lock && opts.checkpointThread !== false) {
+        db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
+        this.#checkpointer = new Checkpointer({
+          file: opts.file,
+          synchronous: durability === "strict" ? "FULL" : "NORMAL",
+        });
+      }
+    } catch (err) {
+      if (db?.isOpen) db.close();
+      this.#lock?.release();
+      throw err;
     }
-    this.#holding = new Holding(this.#db, this.#s, opts);
+    this.#db = db;
+    this.#holding = new Holding(this.#db, this.#s, {
+      softClaimMs: opts.softClaimMs,
+      afterCrash: this.recoveredFromCrash,
+    });
     this.#held = this.#holding.held;
-    this.recoveredFromCrash = this.#holding.recoveredFromCrash;
   }
 
   /** Claims held in memory, for the other SQLite-backed stores' views of jobs (schedule runs). */
@@ -93,9 +110,12 @@ export class SqliteStore implements Store {
     this.#holding.close();
     await this.#checkpointer?.stop();
     if (this.#db.isOpen) {
+      if (this.#lock) markClosed(this.#s);
       this.#db.exec("PRAGMA optimize");
       this.#db.close();
     }
+    // Last: the next holder must find the file closed.
+    this.#lock?.release();
   }
 
   async enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]> {
@@ -114,10 +134,8 @@ export class SqliteStore implements Store {
   }
 
   async claim(req: ClaimRequest): Promise<Claim[]> {
-    const mode = this.#holding.mode();
-    if (mode === "wait") return [];
     // A held claim only reads: no write transaction.
-    if (mode === "hold") return claimJobs(this.#s, this.#held, req, true);
+    if (this.#holding.mode() === "hold") return claimJobs(this.#s, this.#held, req, true);
     return transaction(this.#db, () => claimJobs(this.#s, this.#held, req, false));
   }
 

@@ -87,8 +87,7 @@ export function prepare(db: DatabaseSync) {
     finalAttempt: p(`SELECT id AS job_id, attempts AS attempt, status, started_at, finished_at, worker_id,
         exit_code, http_status, NULL AS error
       FROM jobs WHERE id = ? AND status = 'completed'`),
-    openMarks: p("SELECT key, value FROM store_state WHERE key LIKE 'open:%'"),
-    countOpenMarks: p("SELECT COUNT(*) AS n FROM store_state WHERE key LIKE 'open:%'"),
+    clearOpenMarks: p("DELETE FROM store_state WHERE key LIKE 'open:%'"),
     setState: p("INSERT OR REPLACE INTO store_state (key, value) VALUES (?, ?)"),
     deleteState: p("DELETE FROM store_state WHERE key = ?"),
     counts: p("SELECT queue, status, COUNT(*) AS n FROM jobs GROUP BY queue, status"),
