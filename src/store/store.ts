@@ -8,7 +8,7 @@
  * changes nothing (that is how at-least-once never becomes double completion).
  */
 import type { Attempt, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../core/job.ts";
-import type { WaitingWorker } from "../core/placement.ts";
+import type { WaitingWorker, WorkerFit } from "../core/placement.ts";
 
 export interface StoreFeatures {
   /** Several processes may share this store (PostgreSQL); SQLite is single-node. */
@@ -25,6 +25,18 @@ export interface ClaimRequest {
   now: number;
   leaseMs: number;
   workers: WaitingWorker[];
+  /**
+   * Live workers waiting on other nodes of a shared store (core/placement.ts): the store counts what
+   * they run and leaves them the jobs least-loaded placement gives them.
+   */
+  peers?: PeerWorker[];
+  /** Told how many ready jobs this claim left queued for peers (their nodes must be woken). */
+  onLeftForPeers?: (count: number) => void;
+}
+
+export interface PeerWorker extends WorkerFit {
+  workerId: string;
+  capacity: number;
 }
 
 export interface LeaseRef {

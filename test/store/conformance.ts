@@ -425,5 +425,55 @@ export function storeConformance(name: string, open: OpenStore): void {
       assert.equal(all.length, 300);
       assert.equal(new Set(all).size, 300);
     });
+
+    // Last: the unplaceable rows it leaves behind stay queued.
+    it("skips any number of jobs no waiting worker can take (10,000 ahead), for every kind of worker", async () => {
+      const queueName = q();
+      const mars = { zone: "mars" };
+      for (let i = 0; i < 10; i++)
+        await store.enqueue(
+          Array.from({ length: 1000 }, () => newJob({ queue: queueName, constraints: mars })),
+          T0,
+        );
+      const plain = await store.enqueue(
+        Array.from({ length: 3 }, () => newJob({ queue: queueName })),
+        T0,
+      );
+      const earth = await store.enqueue([newJob({ queue: queueName, constraints: { zone: "earth" } })], T0);
+      // One worker without labels: only the plain jobs fit.
+      const pool = await claim([only(queueName, { workerId: "pool", slots: 2 })]);
+      assert.deepEqual(
+        pool.map((c) => c.id).sort(),
+        plain
+          .slice(0, 2)
+          .map((o) => o.job.id)
+          .sort(),
+      );
+      // One labelled worker: the earth job, behind the 10,000 mars jobs.
+      const labelled = await claim([only(queueName, { workerId: "e", slots: 5, labels: { zone: "earth" } })]);
+      assert.deepEqual(labelled.map((c) => c.id).sort(), [plain[2]!.job.id, earth[0]!.job.id].sort());
+      // Several workers with different fits, and a worker whose only fitting jobs it cannot all take.
+      const gpu = await store.enqueue(
+        Array.from({ length: 4 }, () => newJob({ queue: queueName, constraints: { gpu: "1" } })),
+        T0,
+      );
+      const after = await store.enqueue(
+        Array.from({ length: 3 }, () => newJob({ queue: queueName })),
+        T0,
+      );
+      const claims = await claim([
+        only(queueName, { workerId: "g", slots: 1, capacity: 1, labels: { gpu: "1" } }),
+        only(queueName, { workerId: "p", slots: 5, capacity: 5, types: ["t"] }),
+      ]);
+      const byWorker = (id: string) =>
+        claims
+          .filter((c) => c.workerId === id)
+          .map((c) => c.id)
+          .sort();
+      assert.deepEqual(byWorker("g"), [gpu[0]!.job.id]);
+      assert.deepEqual(byWorker("p"), after.map((o) => o.job.id).sort());
+      const [stillMars] = await store.listJobs({ queue: queueName, status: ["queued"], limit: 1 });
+      assert.equal(stillMars!.status, "queued");
+    });
   });
 }

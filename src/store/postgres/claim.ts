@@ -1,32 +1,30 @@
 /**
  * Claiming on PostgreSQL. With one waiting worker: a single UPDATE over a FOR UPDATE SKIP LOCKED walk of
- * jobs_ready, constraints checked by jsonb containment. With several: lock candidates, place them with
- * core/placement.ts (least loaded), and assign them with one UPDATE … FROM unnest, in one transaction.
+ * jobs_ready, constraints checked by jsonb containment. With several, or with peers (workers waiting on
+ * other nodes): lock candidates, place them with core/placement.ts (least loaded), and assign the
+ * waiters' share with one UPDATE … FROM unnest, in one transaction. Either way the walk itself skips the
+ * rows no waiting worker accepts (queue, type, constraints), so any number of them blocks nothing.
  */
+
+import type { TransactionSql } from "postgres";
 import type { Claim } from "../../core/job.ts";
-import { type PlaceableJob, placeJobs } from "../../core/placement.ts";
-import type { ClaimRequest } from "../store.ts";
+import {
+  distinctFits,
+  type PlaceableJob,
+  placeJobs,
+  type WaitingWorker,
+  type WorkerFit,
+} from "../../core/placement.ts";
+import type { ClaimRequest, PeerWorker } from "../store.ts";
 import type { Sql } from "./connection.ts";
 
-/** Extra candidates read per claim so that jobs whose constraints fit nobody do not block the rest. */
-const CLAIM_LOOKAHEAD = 64;
+type Row = Record<string, unknown>;
 
 export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
-  const total = req.workers.reduce((n, w) => n + w.slots, 0);
-  if (total === 0) return [];
+  const workers = req.workers.filter((w) => w.slots > 0);
+  if (workers.length === 0) return [];
   const leaseUntil = req.now + req.leaseMs;
-  const queues = req.workers.some((w) => w.queues === null)
-    ? null
-    : [...new Set(req.workers.flatMap((w) => w.queues!))];
-  const types = req.workers.some((w) => w.types === null)
-    ? null
-    : [...new Set(req.workers.flatMap((w) => w.types!))];
-  // Queue and type filter the walk of jobs_ready in priority order (bitmap scans are off for Bosun's
-  // sessions, see connection.ts, so the planner cannot turn this into a sort of every queued job).
-  const filters = sql`status = 'queued'
-      ${queues ? sql`AND queue = ANY(${sql.array(queues, 25)}::text[])` : sql``}
-      ${types ? sql`AND type = ANY(${sql.array(types, 25)}::text[])` : sql``}`;
-  const toClaim = (r: Record<string, unknown>, workerId: string): Claim => ({
+  const toClaim = (r: Row, workerId: string): Claim => ({
     id: r.id as string,
     attempt: Number(r.attempts),
     workerId,
@@ -38,47 +36,117 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
     leaseExpiresAt: leaseUntil,
     scheduledTime: r.scheduled_time == null ? null : Number(r.scheduled_time),
   });
-  if (req.workers.length === 1) {
+  const peers = req.peers ?? [];
+  if (workers.length === 1 && peers.length === 0) {
     // One waiter: a single statement; jsonb containment (constraints <@ labels) is the placement rule.
-    const w = req.workers[0]!;
+    const w = workers[0]!;
     const rows =
       await sql`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ${w.workerId},
           started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
         WHERE seq IN (
-          SELECT seq FROM jobs WHERE ${filters}
-            AND (constraints IS NULL OR constraints <@ ${sql.json(w.labels)})
+          SELECT seq FROM jobs WHERE ${fitFilter(sql, [w])}
           ORDER BY priority DESC, seq LIMIT ${w.slots} FOR UPDATE SKIP LOCKED)
         RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time`;
     return rows.map((r) => toClaim(r, w.workerId));
   }
-  return sql.begin(async (tx) => {
-    const rows = await tx`SELECT seq, id, queue, type, constraints FROM jobs WHERE ${filters}
-        ORDER BY priority DESC, seq LIMIT ${total + CLAIM_LOOKAHEAD} FOR UPDATE SKIP LOCKED`;
-    const seqOf = new Map<string, number>();
-    const candidates: PlaceableJob[] = rows.map((r) => {
-      seqOf.set(r.id as string, Number(r.seq));
-      return {
-        id: r.id as string,
-        queue: r.queue as string,
-        type: r.type as string,
-        constraints: (r.constraints as Record<string, string>) ?? {},
+  let leftForPeers = 0;
+  const claims = await sql.begin(async (tx) => {
+    const out: Claim[] = [];
+    let others = await peerLoads(tx, peers);
+    let mine: WaitingWorker[] = workers;
+    const seen: number[] = [];
+    // A row left over fits only workers that filled up in that pass, so a further pass for the others
+    // reads past it; each further pass has fewer workers. Rows read before are not read again.
+    while (mine.length > 0) {
+      const total = [...mine, ...others].reduce((n, w) => n + w.slots, 0);
+      const rows = await tx`SELECT seq, id, queue, type, constraints FROM jobs WHERE ${fitFilter(sql, mine)}
+          ${seen.length > 0 ? tx`AND seq <> ALL(${tx.array(seen, 20)}::bigint[])` : tx``}
+          ORDER BY priority DESC, seq LIMIT ${total} FOR UPDATE SKIP LOCKED`;
+      const seqOf = new Map<string, number>();
+      const candidates: PlaceableJob[] = rows.map((r) => {
+        seqOf.set(r.id as string, Number(r.seq));
+        seen.push(Number(r.seq));
+        return {
+          id: r.id as string,
+          queue: r.queue as string,
+          type: r.type as string,
+          constraints: (r.constraints as Record<string, string>) ?? {},
+        };
+      });
+      const placed = placeJobs(candidates, mine, others);
+      const waiterIds = new Set(mine.map((w) => w.workerId));
+      const ours = [...placed].filter(([, w]) => waiterIds.has(w));
+      leftForPeers += placed.size - ours.length;
+      if (ours.length > 0) {
+        const claimed =
+          await tx`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = p.worker_id,
+              started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
+            FROM unnest(${tx.array(
+              ours.map(([id]) => seqOf.get(id)!),
+              20,
+            )}::bigint[], ${tx.array(
+              ours.map(([, w]) => w),
+              25,
+            )}::text[])
+              AS p(seq, worker_id)
+            WHERE jobs.seq = p.seq
+            RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id, jobs.scheduled_time`;
+        for (const r of claimed) out.push(toClaim(r, r.worker_id as string));
+      }
+      if (rows.length < total) break;
+      const given = new Map<string, number>();
+      for (const w of placed.values()) given.set(w, (given.get(w) ?? 0) + 1);
+      const less = (w: WaitingWorker): WaitingWorker => {
+        const n = given.get(w.workerId) ?? 0;
+        return { ...w, slots: w.slots - n, running: w.running + n };
       };
-    });
-    const placed = [...placeJobs(candidates, req.workers)];
-    if (placed.length === 0) return [];
-    const claimed =
-      await tx`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = p.worker_id,
-          started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
-        FROM unnest(${sql.array(
-          placed.map(([id]) => seqOf.get(id)!),
-          20,
-        )}::bigint[], ${sql.array(
-          placed.map(([, w]) => w),
-          25,
-        )}::text[])
-          AS p(seq, worker_id)
-        WHERE jobs.seq = p.seq
-        RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id, jobs.scheduled_time`;
-    return claimed.map((r) => toClaim(r, r.worker_id as string));
+      mine = mine.map(less).filter((w) => w.slots > 0);
+      others = others.map(less).filter((w) => w.slots > 0);
+    }
+    return out;
   });
+  if (leftForPeers > 0) req.onLeftForPeers?.(leftForPeers);
+  return claims;
+}
+
+/** Peers as placement sees them: what they run now, counted from the jobs table, and what they can add. */
+async function peerLoads(tx: TransactionSql, peers: PeerWorker[]): Promise<WaitingWorker[]> {
+  if (peers.length === 0) return [];
+  const rows = await tx`SELECT worker_id, COUNT(*)::int AS n FROM jobs
+      WHERE status = 'running' AND worker_id = ANY(${tx.array(
+        peers.map((p) => p.workerId),
+        25,
+      )}::text[])
+      GROUP BY worker_id`;
+  const running = new Map(rows.map((r) => [r.worker_id as string, Number(r.n)]));
+  return peers
+    .map((p) => {
+      const n = running.get(p.workerId) ?? 0;
+      return { ...p, running: n, slots: Math.max(0, p.capacity - n) };
+    })
+    .filter((p) => p.slots > 0);
+}
+
+/**
+ * The ready rows one of these workers accepts. Queue and type filter the walk of jobs_ready in priority
+ * order (bitmap scans are off for Bosun's sessions, see connection.ts, so the planner cannot turn this
+ * into a sort of every queued job); with several distinct fits, each row must satisfy one of them.
+ */
+function fitFilter(sql: Sql, workers: readonly WorkerFit[]) {
+  const fits = distinctFits(workers);
+  const queues = fits.some((w) => w.queues === null) ? null : [...new Set(fits.flatMap((w) => w.queues!))];
+  const types = fits.some((w) => w.types === null) ? null : [...new Set(fits.flatMap((w) => w.types!))];
+  const fit =
+    fits.length === 1
+      ? sql`AND (constraints IS NULL OR constraints <@ ${sql.json(fits[0]!.labels)})`
+      : sql`AND EXISTS (SELECT 1 FROM jsonb_array_elements(${sql.json(
+          fits.map((f) => ({ l: f.labels, q: f.queues, t: f.types })),
+        )}) AS f(s)
+          WHERE (s ->> 'q' IS NULL OR (s -> 'q') ? jobs.queue)
+            AND (s ->> 't' IS NULL OR (s -> 't') ? jobs.type)
+            AND (jobs.constraints IS NULL OR jobs.constraints <@ (s -> 'l')))`;
+  return sql`status = 'queued'
+      ${queues ? sql`AND queue = ANY(${sql.array(queues, 25)}::text[])` : sql``}
+      ${types ? sql`AND type = ANY(${sql.array(types, 25)}::text[])` : sql``}
+      ${fit}`;
 }

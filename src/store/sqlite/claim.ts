@@ -1,17 +1,16 @@
 /**
- * Claiming on SQLite: read the first ready rows (skipping those already held in memory), place them on
- * the waiting workers (core/placement.ts), then either hold the claims in memory (soft-claims.ts) or
- * write them as leases, one set-based UPDATE per worker (a third cheaper per job than one per row).
+ * Claiming on SQLite: read the first ready rows that some waiting worker accepts (queue, type and
+ * constraints are checked by the read itself, so rows nobody can take are skipped by SQLite however many
+ * there are), place them on the waiting workers (core/placement.ts), then either hold the claims in
+ * memory (soft-claims.ts) or write them as leases, one set-based UPDATE per worker (a third cheaper per
+ * job than one per row).
  */
 import type { Claim } from "../../core/job.ts";
-import { type PlaceableJob, placeJobs } from "../../core/placement.ts";
+import { distinctFits, type PlaceableJob, placeJobs, type WaitingWorker } from "../../core/placement.ts";
 import type { ClaimRequest } from "../store.ts";
 import { atOrAfter, type FloorPosition } from "./ready-floor.ts";
 import type { SoftClaims } from "./soft-claims.ts";
-import type { Statements } from "./statements.ts";
-
-/** Extra candidates read when some of the first ones fit none of the waiting workers. */
-const CLAIM_LOOKAHEAD = 64;
+import type { FitShape, Statements } from "./statements.ts";
 
 /** A ready row as the claim reads it (statements.ts: candidateStatements, same column order). */
 interface Candidate extends PlaceableJob {
@@ -28,15 +27,53 @@ interface Candidate extends PlaceableJob {
 }
 
 export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, soft: boolean): Claim[] {
-  const total = req.workers.reduce((n, w) => n + w.slots, 0);
-  if (total === 0) return [];
-  const anyQueue = req.workers.some((w) => w.queues === null);
-  const anyType = req.workers.some((w) => w.types === null);
-  const queues = anyQueue ? null : JSON.stringify([...new Set(req.workers.flatMap((w) => w.queues ?? []))]);
-  const types = anyType ? null : JSON.stringify([...new Set(req.workers.flatMap((w) => w.types ?? []))]);
+  const claims: Claim[] = [];
+  let workers = req.workers.filter((w) => w.slots > 0);
+  // Every row a pass reads fits one of its workers; a row left over fits only workers that filled up in
+  // that pass, so a further pass for the others reads past it. Each further pass has fewer workers.
+  while (workers.length > 0) {
+    const { got, exhausted } = claimPass(s, held, req, workers, soft, claims);
+    if (exhausted) break;
+    workers = workers
+      .map((w) => {
+        const n = got.get(w.workerId) ?? 0;
+        return { ...w, slots: w.slots - n, running: w.running + n };
+      })
+      .filter((w) => w.slots > 0);
+  }
+  return claims;
+}
+
+/** One read and placement for these workers; `exhausted` when it read fewer rows than it asked for. */
+function claimPass(
+  s: Statements,
+  held: SoftClaims,
+  req: ClaimRequest,
+  workers: WaitingWorker[],
+  soft: boolean,
+  claims: Claim[],
+): { got: Map<string, number>; exhausted: boolean } {
+  const total = workers.reduce((n, w) => n + w.slots, 0);
+  const fits = distinctFits(workers);
+  const anyQueue = fits.some((w) => w.queues === null);
+  const anyType = fits.some((w) => w.types === null);
+  const queues = anyQueue ? null : JSON.stringify([...new Set(fits.flatMap((w) => w.queues ?? []))]);
+  const types = anyType ? null : JSON.stringify([...new Set(fits.flatMap((w) => w.types ?? []))]);
+  // One fit (a pool, or identical workers): constraints against its labels, or none at all when it has
+  // no labels (the common case, a NULL test). Several: each row must fit one of them.
+  let fit: FitShape;
+  let fitArg: string | null;
+  if (fits.length === 1) {
+    const labels = fits[0]!.labels;
+    fit = Object.keys(labels).length === 0 ? "unconstrained" : "labels";
+    fitArg = fit === "labels" ? JSON.stringify(labels) : null;
+  } else {
+    fit = "any";
+    fitArg = JSON.stringify(fits.map((f) => ({ l: f.labels, q: f.queues, t: f.types })));
+  }
   // Where to start reading (ready-floor.ts), per worker filter; hard claims leave the ready index at
   // once, so they need no floor.
-  const filter = `${queues}|${types}`;
+  const filter = `${fit}|${queues}|${types}|${fitArg}`;
   let floor = soft ? held.floor.get(filter) : null;
   const read = (limit: number): Candidate[] => {
     const after = floor;
@@ -46,11 +83,13 @@ export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, so
     if (after) args.push(after.priority, after.seq);
     if (queues !== null) args.push(queues);
     if (types !== null) args.push(types);
+    if (fitArg !== null) args.push(fitArg);
     const statement = s.candidates({
       exclude: exclude !== null,
       floor: after !== null,
       queues: queues !== null,
       types: types !== null,
+      fit,
     });
     return (statement.all(...args, limit) as unknown as unknown[][]).map(toCandidate);
   };
@@ -60,13 +99,7 @@ export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, so
     floor = null;
     rows = read(total);
   }
-  let placed = placeJobs(rows, req.workers);
-  // Jobs that fit none of these workers (constraints, or another waiter's queue) must not block the
-  // rest: read further, once. A single pool without constraints never needs it.
-  if (placed.size < total && rows.length === total) {
-    rows = read(total + CLAIM_LOOKAHEAD);
-    placed = placeJobs(rows, req.workers);
-  }
+  const placed = placeJobs(rows, workers);
   if (soft && rows.length > 0) {
     // Everything before the first row read is held; so is every row of the placed prefix.
     let k = 0;
@@ -79,8 +112,22 @@ export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, so
         : { priority: rows[0]!.priority, seq: rows[0]!.seq },
     );
   }
+  const got = new Map<string, number>();
+  for (const workerId of placed.values()) got.set(workerId, (got.get(workerId) ?? 0) + 1);
+  writeClaims(s, held, req, rows, placed, soft, claims);
+  return { got, exhausted: rows.length < total };
+}
+
+function writeClaims(
+  s: Statements,
+  held: SoftClaims,
+  req: ClaimRequest,
+  rows: Candidate[],
+  placed: Map<string, string>,
+  soft: boolean,
+  claims: Claim[],
+): void {
   const leaseUntil = req.now + req.leaseMs;
-  const claims: Claim[] = [];
   const chosen = rows.filter((r) => placed.has(r.id));
   if (soft) {
     const heldSince = performance.now();
@@ -106,7 +153,7 @@ export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, so
       });
       claims.push(toClaim(r, attempt, workerId, leaseUntil));
     }
-    return claims;
+    return;
   }
   const byWorker = new Map<string, Candidate[]>();
   for (const r of chosen) {
@@ -121,7 +168,6 @@ export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, so
     for (const w of s.claimMany.all(workerId, req.now, leaseUntil, req.now, seqs))
       claims.push(toClaim(bySeq.get(Number(w.seq))!, Number(w.attempts), workerId, leaseUntil));
   }
-  return claims;
 }
 
 // Rows come as arrays: measured a third cheaper than node:sqlite's row objects for this hot read.

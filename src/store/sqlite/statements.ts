@@ -100,17 +100,47 @@ export function prepare(db: DatabaseSync) {
 }
 
 /**
+ * How a claim's read checks constraints: `unconstrained` (one fit without labels: only rows without
+ * constraints), `labels` (one fit: the row's constraints are all among the labels, a JSON object), `any`
+ * (several fits, a JSON array of {l: labels, q: queues | null, t: types | null}: the row fits one).
+ */
+export type FitShape = "unconstrained" | "labels" | "any";
+
+/** Every constraint of the row (a JSON object of strings) is a label of `labels`. Columns are named with
+ * their table: json_each has columns of its own (`type`, `key`, `value`). */
+const constraintsWithin = (labels: string) => `(jobs.constraints IS NULL OR NOT EXISTS (
+    SELECT 1 FROM json_each(jobs.constraints) c
+    WHERE NOT EXISTS (SELECT 1 FROM json_each(${labels}) l WHERE l.key = c.key AND l.value = c.value)))`;
+
+const FIT_SQL: Record<FitShape, string> = {
+  unconstrained: "AND constraints IS NULL",
+  labels: `AND ${constraintsWithin("?")}`,
+  any: `AND EXISTS (SELECT 1 FROM json_each(?) w
+      WHERE (w.value ->> '$.q' IS NULL OR jobs.queue IN (SELECT value FROM json_each(w.value, '$.q')))
+        AND (w.value ->> '$.t' IS NULL OR jobs.type IN (SELECT value FROM json_each(w.value, '$.t')))
+        AND ${constraintsWithin("w.value, '$.l'")})`,
+};
+
+/**
  * The ready rows a claim considers, in claim order. One statement per shape (exclusion list, queue
- * filter, type filter) rather than `? IS NULL OR …` terms: those made SQLite read every scanned row's
- * queue and type and nearly doubled the cost of the scan. Soft-claimed rows are still `queued` in the
- * file: the exclusion list (a JSON array of seqs) keeps them from being taken twice; seq is the rowid, so
- * it is decided on the index entry before the row is read. The floor (ready-floor.ts) starts the scan
- * after the held rows instead: a range of the index, usually with nothing left to exclude. Rows come as arrays (claim.ts names them).
+ * filter, type filter, fit) rather than `? IS NULL OR …` terms: those made SQLite read every scanned
+ * row's queue and type and nearly doubled the cost of the scan. Soft-claimed rows are still `queued` in
+ * the file: the exclusion list (a JSON array of seqs) keeps them from being taken twice; seq is the
+ * rowid, so it is decided on the index entry before the row is read. The floor (ready-floor.ts) starts
+ * the scan after the held rows instead: a range of the index, usually with nothing left to exclude. Rows
+ * no waiting worker accepts are skipped here, so any number of them cannot hide the rows behind them.
+ * Rows come as arrays (claim.ts names them).
  */
 function candidateStatements(db: DatabaseSync) {
   const cache = new Map<string, StatementSync>();
-  return (shape: { exclude: boolean; floor: boolean; queues: boolean; types: boolean }): StatementSync => {
-    const key = `${+shape.exclude}${+shape.floor}${+shape.queues}${+shape.types}`;
+  return (shape: {
+    exclude: boolean;
+    floor: boolean;
+    queues: boolean;
+    types: boolean;
+    fit: FitShape;
+  }): StatementSync => {
+    const key = `${+shape.exclude}${+shape.floor}${+shape.queues}${+shape.types}${shape.fit}`;
     let st = cache.get(key);
     if (!st) {
       st = db.prepare(`SELECT seq, id, queue, type, constraints, payload, attempts, timeout_ms, max_attempts,
@@ -121,6 +151,7 @@ function candidateStatements(db: DatabaseSync) {
           ${shape.floor ? "AND priority = ? AND seq >= ?" : ""}
           ${shape.queues ? "AND queue IN (SELECT value FROM json_each(?))" : ""}
           ${shape.types ? "AND type IN (SELECT value FROM json_each(?))" : ""}
+          ${FIT_SQL[shape.fit]}
         ORDER BY priority DESC, seq LIMIT ?`);
       st.setReturnArrays(true);
       cache.set(key, st);
