@@ -16,6 +16,8 @@ export interface CliContext {
   io: Io;
   /** Set by a command to become the process exit code. */
   exitCode: number;
+  /** `-o json` was asked for: errors are printed as JSON (see main.ts). */
+  jsonErrors: boolean;
   client(cmd: Command): BosunClient;
   json(cmd: Command): boolean;
 }
@@ -24,6 +26,7 @@ export function createContext(io: Io, env: NodeJS.ProcessEnv): CliContext {
   return {
     io,
     exitCode: 0,
+    jsonErrors: false,
     client: (cmd) => {
       const g = cmd.optsWithGlobals() as { server?: string; token?: string };
       return new BosunClient({

@@ -6,6 +6,10 @@
  *
  * Exit codes: 0 success; 1 an API error, bad input or a failed job; 2 the server cannot be reached;
  * `wait` and `submit --wait` exit with the job's own code (124 when `wait --timeout` runs out).
+ *
+ * With `-o json` a result is one JSON document on stdout, and an error is one on stderr,
+ * `{"error": {"code", "message"}}`, the REST API's own error shape: a script parses stdout when the exit
+ * code is 0 and stderr otherwise, and never meets a human sentence in either.
  */
 import { Command, CommanderError, Option } from "commander";
 import { BosunError } from "../core/errors.ts";
@@ -13,9 +17,11 @@ import { VERSION } from "../runtime/version.ts";
 import { BosunApiError, BosunUnreachableError } from "../sdk/client.ts";
 import * as cluster from "./commands/cluster.ts";
 import * as jobs from "./commands/jobs.ts";
+import { UsageError } from "./commands/parse.ts";
 import * as schedules from "./commands/schedules.ts";
 import * as submit from "./commands/submit.ts";
 import { type CliContext, createContext, type Io, processIo } from "./context.ts";
+import { printError } from "./output.ts";
 
 interface CommandModule {
   register(program: Command, ctx: CliContext): void;
@@ -33,6 +39,8 @@ const loadRoles = async (): Promise<CommandModule[]> =>
   ]);
 
 function baseProgram(ctx: CliContext): Command {
+  // Under -o json commander's own error text is held back: main() prints the error as JSON.
+  const writeErr = (s: string) => (ctx.jsonErrors ? undefined : ctx.io.err(s));
   return new Command("bosun")
     .description("Bosun: a durable, distributed job orchestrator")
     .version(VERSION)
@@ -45,7 +53,7 @@ function baseProgram(ctx: CliContext): Command {
     )
     .showHelpAfterError("(bosun help <command> shows the usage)")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) });
+    .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr });
 }
 
 /** The program with the given role modules (start, server, worker) and every client command. */
@@ -53,6 +61,20 @@ export function buildProgram(ctx: CliContext, roles: CommandModule[] = []): Comm
   const program = baseProgram(ctx);
   for (const mod of [...roles, ...CLIENT_COMMANDS]) mod.register(program, ctx);
   return program;
+}
+
+/**
+ * Whether argv asks for `-o json` (before `--`). Read before parsing, so that a usage error, which
+ * commander reports before any option is stored, comes out as JSON too.
+ */
+export function wantsJson(args: string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return false;
+    if (arg === "-ojson" || arg === "--output=json") return true;
+    if ((arg === "-o" || arg === "--output") && args[i + 1] === "json") return true;
+  }
+  return false;
 }
 
 /**
@@ -84,25 +106,30 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const ctx = createContext(io, env);
+  ctx.jsonErrors = wantsJson(argv.slice(2));
+  const fail = (code: string, message: string, exitCode: number) => {
+    printError(ctx, code, message);
+    return exitCode;
+  };
   try {
     const program = buildProgram(ctx, await rolesFor(argv, ctx));
     await program.parseAsync(argv);
     return ctx.exitCode;
   } catch (err) {
-    // Commander has already printed its message (usage errors, --help, --version).
-    if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof BosunUnreachableError) {
-      io.err(
-        `bosun: cannot reach the Bosun server at ${err.url} (is it running? set --server or BOSUN_URL)\n`,
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with code 0 and their text already printed.
+      if (err.exitCode === 0 || !ctx.jsonErrors) return err.exitCode;
+      return fail("USAGE", err.message.replace(/^error: /, ""), err.exitCode);
+    }
+    if (err instanceof BosunUnreachableError)
+      return fail(
+        "SERVER_UNREACHABLE",
+        `cannot reach the Bosun server at ${err.url} (is it running? set --server or BOSUN_URL)`,
+        2,
       );
-      return 2;
-    }
-    // A BosunError here is the process's own (DATA_DIR_LOCKED at start): its code, as the API's.
-    if (err instanceof BosunApiError || err instanceof BosunError) {
-      io.err(`bosun: ${err.code}: ${err.message}\n`);
-      return 1;
-    }
-    io.err(`bosun: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    if (err instanceof BosunApiError) return fail(err.code, err.message, 1);
+    // Flag values the commands refuse (USAGE), config errors (a code from the registry), anything else.
+    const code = err instanceof UsageError || err instanceof BosunError ? err.code : "INTERNAL";
+    return fail(code, err instanceof Error ? err.message : String(err), 1);
   }
 }

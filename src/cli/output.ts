@@ -1,7 +1,9 @@
 /**
  * Human output: aligned tables, key/value details and relative times, written without a dependency.
  * Ids are printed in full because people copy them into the next command. Scripts use `-o json`, which
- * prints the server's JSON unchanged (emit()).
+ * prints one shape everywhere, the REST API's own: `{"items": […]}` for a list, `{"job": …}`,
+ * `{"schedule": …}`, `{"worker": …}` for one resource, with what the human view shows beside it
+ * (`status` adds `attempts`, `schedules show` adds `runs`).
  */
 import type { Command } from "commander";
 import type { ApiAttempt, ApiJob } from "../sdk/types.ts";
@@ -10,6 +12,20 @@ import type { CliContext } from "./context.ts";
 /** `-o json`: the value as the server sent it; otherwise the human rendering. */
 export function emit(ctx: CliContext, cmd: Command, value: unknown, human: () => string): void {
   ctx.io.out(ctx.json(cmd) ? `${JSON.stringify(value, null, 2)}\n` : human());
+}
+
+/**
+ * An error: `bosun: CODE: message` for people, or under -o json the REST API's error shape, on stderr
+ * either way so that stdout only ever holds results.
+ */
+export function printError(ctx: CliContext, code: string, message: string): void {
+  ctx.io.err(
+    ctx.jsonErrors
+      ? `${JSON.stringify({ error: { code, message } })}\n`
+      : code === "USAGE" || code === "SERVER_UNREACHABLE" || code === "INTERNAL"
+        ? `bosun: ${message}\n`
+        : `bosun: ${code}: ${message}\n`,
+  );
 }
 
 /** Columns padded to their widest cell; the last column is not padded so lines carry no trailing blanks. */
@@ -77,7 +93,9 @@ export function jobDetails(j: ApiJob, now = Date.now()): string {
     ["id", j.id],
     ["type", j.type],
     ["queue", j.queue],
-    ["status", j.progress !== null && j.status === "running" ? `running (${j.progress}%)` : j.status],
+    ["status", j.status],
+    // The last progress a handler reported stays after the job ends (100% of a completed job, say).
+    ["progress", j.progress === null ? "-" : `${j.progress}%`],
     ["priority", String(j.priority)],
     ["attempts", `${j.attempts}/${j.maxAttempts}`],
     ["created", when(j.createdAt)],
@@ -92,7 +110,7 @@ export function jobDetails(j: ApiJob, now = Date.now()): string {
     ["result", brief(j.result)],
     ["error", j.error ? `${j.error.code}: ${j.error.message}` : "-"],
   ];
-  if (j.idempotencyKey) rows.splice(5, 0, ["idem key", j.idempotencyKey]);
+  if (j.idempotencyKey) rows.splice(6, 0, ["idem key", j.idempotencyKey]);
   if (Object.keys(j.constraints).length) rows.splice(rows.length - 3, 0, ["needs", labels(j.constraints)]);
   return `${rows.map(([k, v]) => `${k.padEnd(9)} ${v}`).join("\n")}\n`;
 }

@@ -104,11 +104,79 @@ export interface ConfigSources {
   file?: string;
 }
 
+/**
+ * The command-line flag of each key that has one (`bosun start --help` lists them). Config file keys are
+ * the schema's names, not the flags' (`dataDir`, not `data`): this table lets a wrong key name its fix.
+ */
+export const CONFIG_FLAGS: Partial<Record<keyof Config, string>> = {
+  dataDir: "--data",
+  db: "--db",
+  dbSchema: "--db-schema",
+  host: "--host",
+  port: "--port",
+  concurrency: "--concurrency",
+  leaseMs: "--lease-ms",
+  shutdownGraceMs: "--grace",
+  durability: "--durability",
+  logLevel: "--log-level",
+  nodeId: "--node-id",
+  workerLabels: "--labels",
+  alertWebhookUrl: "--alert-webhook-url",
+};
+
+/** The JSON object of a config file, or an error that names the file and what is wrong with it. */
+function readConfigFile(file: string): Record<string, unknown> {
+  const path = resolve(file);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new BosunError("VALIDATION_FAILED", `Config file ${path}: ${why}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new BosunError("VALIDATION_FAILED", `Config file ${path}: must hold one JSON object`);
+  const keys = Object.keys(ConfigSchema.properties);
+  const unknown = Object.keys(parsed).filter((k) => !keys.includes(k));
+  if (unknown.length > 0) {
+    const problems = unknown.map((k) => unknownKey(k, keys));
+    throw new BosunError("VALIDATION_FAILED", `Config file ${path}: ${problems.join("; ")}`, problems);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** `"data" is not a config key; did you mean "dataDir" (--data)?` */
+function unknownKey(name: string, keys: string[]): string {
+  const plain = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
+  const byFlag = Object.entries(CONFIG_FLAGS).find(([, flag]) => plain(flag) === plain(name))?.[0];
+  const byEnv = ENV[name.toUpperCase()];
+  const bySpelling = keys
+    .map((k) => ({ k, d: editDistance(plain(k), plain(name)) }))
+    .filter(({ d }) => d <= Math.max(1, Math.floor(name.length / 4)))
+    .sort((a, b) => a.d - b.d)[0]?.k;
+  const key = byFlag ?? byEnv ?? bySpelling;
+  if (!key) return `"${name}" is not a config key (the keys: ${keys.join(", ")})`;
+  const flag = CONFIG_FLAGS[key as keyof Config];
+  return `"${name}" is not a config key; did you mean "${key}"${flag ? ` (${flag})` : ""}?`;
+}
+
+/** Levenshtein distance, for "did you mean": keys are short, so the plain O(n·m) table is enough. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
 export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env;
   const merged: Record<string, unknown> = {};
   const file = sources.file ?? env.BOSUN_CONFIG;
-  if (file) Object.assign(merged, JSON.parse(readFileSync(resolve(file), "utf8")));
+  if (file) Object.assign(merged, readConfigFile(file));
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v !== undefined && v !== "") merged[key] = v;

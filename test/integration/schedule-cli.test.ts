@@ -42,6 +42,9 @@ describe("bosun schedules", () => {
     );
     assert.equal(add.code, 0, add.err);
     const id = add.out.split("\n")[0]!;
+    const again = await bosun("-o", "json", "schedules", "add", "@daily", "--name", "x", "--", "true");
+    assert.ok(JSON.parse(again.out).schedule.id);
+    assert.equal((await bosun("schedules", "rm", JSON.parse(again.out).schedule.id)).code, 0);
     assert.match(add.out, /^next: \d{4}-/m);
 
     const shown = JSON.parse((await bosun("schedules", "show", id, "-o", "json")).out);
@@ -54,6 +57,11 @@ describe("bosun schedules", () => {
     );
     assert.equal(shown.schedule.nextRuns.length, 5);
 
+    const listed = JSON.parse((await bosun("-o", "json", "schedules", "list")).out);
+    assert.deepEqual(
+      listed.items.map((x: { id: string }) => x.id),
+      [id],
+    );
     const list = await bosun("schedules", "list");
     assert.match(list.out, /nightly-echo\s+0 \*\/5 \* \* \* \*\s+Europe\/Berlin\s+shell\s+active/);
 
@@ -83,6 +91,6 @@ describe("bosun schedules", () => {
     assert.equal(flag.code, 1);
     assert.match(flag.err, /--priority must be an integer/);
     const json = await bosun("schedules", "add", "* * * * *", "-t", "http", "--payload", "{oops");
-    assert.match(json.err, /--payload is not valid JSON/);
+    assert.match(json.err, /--payload must be JSON/);
   });
 });

@@ -166,24 +166,35 @@ describe("bosun submit", () => {
     assert.equal(seen.length, 1);
   });
 
-  it("--wait follows the log to stdout and exits with the shell job's exit code", async () => {
+  it("--wait follows the log to stdout, marks the attempt on stderr, exits with the job's code", async () => {
     routes.set("POST /api/v1/jobs", (_r, res) => send(res, 201, { job: job() }));
     routes.set(`GET /api/v1/jobs/${ID}/logs`, (_r, res) => {
       res.writeHead(200, { "content-type": "text/plain" });
       res.write("hello\n");
       setTimeout(() => res.end("world\n"), 30);
     });
-    const failed = job({
-      status: "failed",
-      attempts: 1,
-      error: { code: "EXIT_NONZERO", message: "The command exited with status 7", details: { exitCode: 7 } },
-    });
+    const error = {
+      code: "EXIT_NONZERO",
+      message: "The command exited with status 7",
+      details: { exitCode: 7 },
+    };
+    const failed = job({ status: "failed", attempts: 1, maxAttempts: 1, workerId: "w1", error });
     routes.set(`GET /api/v1/jobs/${ID}`, (_r, res) => send(res, 200, { job: failed }));
-    const r = await bosun(["submit", "--wait", "--", "echo hello; echo world; exit 7"]);
+    routes.set(`GET /api/v1/jobs/${ID}/attempts`, (_r, res) =>
+      send(res, 200, { items: [{ attempt: 1, status: "failed", workerId: "w1", exitCode: 7, error }] }),
+    );
+    const r = await bosun(["submit", "--wait", "--", "sh", "-c", "echo hello; echo world; exit 7"]);
+    assert.deepEqual(JSON.parse(seen[0]!.body).payload, {
+      command: "sh -c 'echo hello; echo world; exit 7'",
+    });
     assert.equal(r.out, "hello\nworld\n");
     assert.equal(r.code, 7);
-    assert.match(r.err, new RegExp(`submitted ${ID}`));
-    assert.match(r.err, /failed: EXIT_NONZERO/);
+    assert.equal(
+      r.err,
+      `submitted ${ID}\n--- attempt 1 of 1 (worker w1) ---\n` +
+        "--- attempt 1 failed: EXIT_NONZERO: The command exited with status 7 ---\n" +
+        `bosun: job ${ID} failed: EXIT_NONZERO: The command exited with status 7\n`,
+    );
     assert.match(seen.find((s) => s.url.includes("/logs"))!.url, /follow=true/);
   });
 
@@ -269,7 +280,18 @@ describe("bosun status, wait, cancel, nodes", () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, new RegExp(`^id\\s+${ID}$`, "m"));
     assert.match(r.out, /^status\s+running$/m);
+    assert.match(r.out, /^progress\s+-$/m);
     assert.match(r.out, /^1\s+running\s+-\s+1\.2 s\s+w1/m);
+  });
+
+  it("status shows the progress a job reported, also once it has ended", async () => {
+    routes.set(`GET /api/v1/jobs/${ID}`, (_r, res) =>
+      send(res, 200, { job: job({ status: "completed", progress: 100 }) }),
+    );
+    routes.set(`GET /api/v1/jobs/${ID}/attempts`, (_r, res) => send(res, 200, { items: [] }));
+    const r = await bosun(["status", ID]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^progress\s+100%$/m);
   });
 
   it("wait exits with the job's code, and 124 when --timeout runs out", async () => {

@@ -9,7 +9,8 @@ export function register(program: Command, ctx: CliContext): void {
     .description("list server nodes and the leader (* marks the node that answered)")
     .action(async (_f, cmd: Command) => {
       const c = await ctx.client(cmd).cluster();
-      emit(ctx, cmd, c, () =>
+      // A list like every other: the nodes as items, beside which node answered and which one leads.
+      emit(ctx, cmd, { items: c.nodes, self: c.self, leader: c.leader }, () =>
         table(
           ["ID", "ROLE", "ADDRESS", "LAST SEEN", "VERSION"],
           c.nodes.map((n) => [
@@ -52,6 +53,6 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--undo", "let the worker take jobs again")
     .action(async (id: string, f: { undo?: boolean }, cmd: Command) => {
       const w = await ctx.client(cmd).drain(id, !f.undo);
-      emit(ctx, cmd, w, () => `${w.id} ${w.status}\n`);
+      emit(ctx, cmd, { worker: w }, () => `${w.id} ${w.status}\n`);
     });
 }

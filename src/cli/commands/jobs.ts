@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { BosunWaitTimeoutError } from "../../sdk/client.ts";
 import type { ApiJob, JobStatus } from "../../sdk/types.ts";
 import type { CliContext } from "../context.ts";
-import { attemptsTable, emit, jobDetails, jobExitCode, jobsTable } from "../output.ts";
+import { attemptsTable, emit, jobDetails, jobExitCode, jobsTable, printError } from "../output.ts";
 import { followUntilDone } from "./follow.ts";
 import { positiveInt } from "./parse.ts";
 
@@ -27,9 +27,13 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (id: string, _f, cmd: Command) => {
       const client = ctx.client(cmd);
       const job = await client.get(id);
-      if (ctx.json(cmd)) return emit(ctx, cmd, job, () => "");
       const attempts = await client.attempts(id);
-      ctx.io.out(jobDetails(job) + (attempts.length ? `\n${attemptsTable(attempts)}` : ""));
+      emit(
+        ctx,
+        cmd,
+        { job, attempts },
+        () => jobDetails(job) + (attempts.length ? `\n${attemptsTable(attempts)}` : ""),
+      );
     });
 
   program
@@ -86,7 +90,7 @@ export function register(program: Command, ctx: CliContext): void {
       .argument("<id>")
       .action(async (id: string, _f, cmd: Command) => {
         const job = await ctx.client(cmd)[verb](id);
-        emit(ctx, cmd, job, () => `${job.id} ${job.status}\n`);
+        emit(ctx, cmd, { job }, () => `${job.id} ${job.status}\n`);
       });
   }
 
@@ -98,11 +102,11 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (id: string, f: { timeout?: string }, cmd: Command) => {
       try {
         const job = await ctx.client(cmd).wait(id, { timeoutMs: positiveInt("timeout", f.timeout) });
-        emit(ctx, cmd, job, () => `${job.id} ${job.status}\n`);
+        emit(ctx, cmd, { job }, () => `${job.id} ${job.status}\n`);
         ctx.exitCode = jobExitCode(job);
       } catch (err) {
         if (!(err instanceof BosunWaitTimeoutError)) throw err;
-        ctx.io.err(`bosun: ${err.message}\n`);
+        printError(ctx, err.code, err.message);
         // 124 is what timeout(1) exits with: scripts already know it.
         ctx.exitCode = 124;
       }

@@ -1,13 +1,16 @@
 /** `bosun schedules add|list|show|pause|resume|trigger|rm`: cron schedules from the command line. */
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
-import { ago, table } from "../output.ts";
+import { ago, emit, table } from "../output.ts";
+import { shellPayload } from "../shell-payload.ts";
+import { int } from "./parse.ts";
 
 interface AddFlags {
   name?: string;
   tz: string;
   type: string;
   payload?: string;
+  script?: string;
   queue?: string;
   priority?: string;
   maxAttempts?: string;
@@ -20,18 +23,8 @@ interface AddFlags {
   alertSecret?: string;
 }
 
-/** A number flag, or a usage error that names it. */
-function int(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new Error(`${flag} must be an integer, got "${v}"`);
-  return n;
-}
-
 export function register(program: Command, ctx: CliContext): void {
   const sch = program.command("schedules").description("manage cron schedules");
-  const out = (cmd: Command, value: unknown, human: () => string) =>
-    ctx.io.out(ctx.json(cmd) ? `${JSON.stringify(value, null, 2)}\n` : human());
 
   sch
     .command("add")
@@ -41,7 +34,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--name <name>")
     .option("--tz <zone>", "IANA time zone", "UTC")
     .option("-t, --type <type>", "job type", "shell")
-    .option("--payload <json>", "payload for non-shell types")
+    .option("--payload <json>", "payload for non-shell types (for shell jobs, extra keys such as env)")
+    .option("--script <file>", "a local script file sent as the job's run.sh (payload.script)")
     .option("-q, --queue <queue>")
     .option("--priority <n>", "higher runs first")
     .option("--max-attempts <n>")
@@ -53,29 +47,21 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--alert-url <url>", "webhook called when a run fails for good")
     .option("--alert-secret <secret>", "signs the webhook call (X-Bosun-Signature)")
     .action(async (cron: string, words: string[], f: AddFlags, cmd: Command) => {
-      let payload: unknown;
-      if (f.payload !== undefined) {
-        try {
-          payload = JSON.parse(f.payload);
-        } catch {
-          throw new Error(`--payload is not valid JSON: ${f.payload}`);
-        }
-      } else if (f.type === "shell") payload = { command: words.join(" ") };
-      const job: Record<string, unknown> = { type: f.type, payload };
+      const job: Record<string, unknown> = { type: f.type, payload: shellPayload(words, f) };
       if (f.queue) job.queue = f.queue;
-      if (f.priority !== undefined) job.priority = int("--priority", f.priority);
-      if (f.maxAttempts !== undefined) job.maxAttempts = int("--max-attempts", f.maxAttempts);
-      if (f.timeout !== undefined) job.timeoutMs = int("--timeout", f.timeout);
+      if (f.priority !== undefined) job.priority = int("priority", f.priority);
+      if (f.maxAttempts !== undefined) job.maxAttempts = int("max-attempts", f.maxAttempts);
+      if (f.timeout !== undefined) job.timeoutMs = int("timeout", f.timeout);
       const body: Record<string, unknown> = { cron, timezone: f.tz, job };
       if (f.name) body.name = f.name;
       if (f.overlap) body.overlap = f.overlap;
       if (f.catchUp) body.catchUp = f.catchUp;
-      if (f.catchUpWindow !== undefined) body.catchUpWindowMs = int("--catch-up-window", f.catchUpWindow);
+      if (f.catchUpWindow !== undefined) body.catchUpWindowMs = int("catch-up-window", f.catchUpWindow);
       if (f.paused) body.paused = true;
       if (f.alertUrl)
         body.alert = { webhookUrl: f.alertUrl, ...(f.alertSecret ? { secret: f.alertSecret } : {}) };
       const s = await ctx.client(cmd).createSchedule(body);
-      out(cmd, s, () => `${s.id}\nnext: ${s.nextRuns.slice(0, 3).join(", ")}\n`);
+      emit(ctx, cmd, { schedule: s }, () => `${s.id}\nnext: ${s.nextRuns.slice(0, 3).join(", ")}\n`);
     });
 
   sch
@@ -83,7 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description("list schedules")
     .action(async (_f, cmd: Command) => {
       const items = await ctx.client(cmd).schedules();
-      out(cmd, items, () =>
+      emit(ctx, cmd, { items }, () =>
         items.length === 0
           ? "no schedules\n"
           : table(
@@ -109,7 +95,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (id: string, _f, cmd: Command) => {
       const client = ctx.client(cmd);
       const [s, runs] = await Promise.all([client.schedule(id), client.scheduleRuns(id)]);
-      out(cmd, { schedule: s, runs }, () => {
+      emit(ctx, cmd, { schedule: s, runs }, () => {
         const head = `${s.id}  ${s.name ?? ""}\ncron ${s.cron} (${s.timezone}), ${s.paused ? "paused" : "active"}, overlap ${s.overlap}, catch-up ${s.catchUp}\njob ${JSON.stringify(s.job)}\nnext ${s.nextRuns.join(", ") || "-"}\n\n`;
         return (
           head +
@@ -138,7 +124,7 @@ export function register(program: Command, ctx: CliContext): void {
       .description(`${action} a schedule`)
       .action(async (id: string, _f, cmd: Command) => {
         const s = await ctx.client(cmd).scheduleAction(id, action);
-        out(cmd, s, () => `${s.id} ${s.paused ? "paused" : "active"}\n`);
+        emit(ctx, cmd, { schedule: s }, () => `${s.id} ${s.paused ? "paused" : "active"}\n`);
       });
   }
 
@@ -148,7 +134,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description("run the schedule's job now")
     .action(async (id: string, _f, cmd: Command) => {
       const job = await ctx.client(cmd).triggerSchedule(id);
-      out(cmd, job, () => `${job.id}\n`);
+      emit(ctx, cmd, { job }, () => `${job.id}\n`);
     });
 
   sch
@@ -157,6 +143,6 @@ export function register(program: Command, ctx: CliContext): void {
     .description("delete a schedule (its past runs stay)")
     .action(async (id: string, _f, cmd: Command) => {
       await ctx.client(cmd).deleteSchedule(id);
-      out(cmd, { deleted: id }, () => `deleted ${id}\n`);
+      emit(ctx, cmd, { deleted: id }, () => `deleted ${id}\n`);
     });
 }

@@ -4,17 +4,20 @@
  * SIGTERM/SIGINT stop gracefully: no new work, running jobs finish within the grace period, the rest go
  * back to the queue, exit 0. A second signal exits at once (jobs then recover on the next start).
  */
-import type { Command } from "commander";
-import { loadConfig } from "../../config/config.ts";
+import { type Command, Option } from "commander";
+import { type Config, loadConfig } from "../../config/config.ts";
 import { BosunServer } from "../../runtime/server.ts";
 import type { CliContext } from "../context.ts";
+import { UsageError } from "./parse.ts";
 
-interface StartFlags {
+export interface StartFlags {
   port?: string;
   host?: string;
   concurrency?: string;
   data?: string;
   db?: string;
+  dbSchema?: string;
+  durability?: string;
   config?: string;
   leaseMs?: string;
   grace?: string;
@@ -29,14 +32,16 @@ export function parseLabels(raw: string | undefined): Record<string, string> | u
   const out: Record<string, string> = {};
   for (const pair of raw.split(",")) {
     const [k, ...v] = pair.split("=");
-    if (!k || v.length === 0) throw new Error(`Invalid label "${pair}": use key=value,key2=value2`);
+    if (!k || v.length === 0) throw new UsageError(`Invalid label "${pair}": use key=value,key2=value2`);
     out[k.trim()] = v.join("=").trim();
   }
   return out;
 }
 
-export async function runServerCommand(flags: StartFlags, mode: "start" | "server"): Promise<number> {
-  const config = loadConfig({
+/** The node's configuration from its flags (over BOSUN_* variables, over the config file). */
+export function serverConfig(flags: StartFlags, mode: "start" | "server", env?: NodeJS.ProcessEnv): Config {
+  return loadConfig({
+    env,
     file: flags.config,
     flags: {
       port: flags.port,
@@ -44,6 +49,8 @@ export async function runServerCommand(flags: StartFlags, mode: "start" | "serve
       concurrency: flags.concurrency ?? (mode === "server" ? "0" : undefined),
       dataDir: flags.data,
       db: flags.db,
+      dbSchema: flags.dbSchema,
+      durability: flags.durability,
       leaseMs: flags.leaseMs,
       shutdownGraceMs: flags.grace,
       nodeId: flags.nodeId,
@@ -52,7 +59,10 @@ export async function runServerCommand(flags: StartFlags, mode: "start" | "serve
       alertWebhookUrl: flags.alertWebhookUrl,
     },
   });
-  const server = await BosunServer.start({ config });
+}
+
+export async function runServerCommand(flags: StartFlags, mode: "start" | "server"): Promise<number> {
+  const server = await BosunServer.start({ config: serverConfig(flags, mode) });
   let signals = 0;
   const done = new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -84,7 +94,14 @@ export function serverOptions(cmd: Command): Command {
     .option("-c, --concurrency <n>", "jobs the local worker pool runs at once (BOSUN_CONCURRENCY)")
     .option("-d, --data <dir>", "data folder for SQLite and work dirs (default ./.bosun, BOSUN_DATA)")
     .option("--db <url>", "postgres://… to use PostgreSQL instead of SQLite (BOSUN_DB)")
-    .option("--config <file>", "JSON config file (BOSUN_CONFIG)")
+    .option("--db-schema <name>", "PostgreSQL schema of Bosun's tables (default bosun, BOSUN_DB_SCHEMA)")
+    .addOption(
+      new Option(
+        "--durability <mode>",
+        "SQLite: normal survives a crash, strict also power loss (BOSUN_DURABILITY)",
+      ).choices(["normal", "strict"]),
+    )
+    .option("--config <file>", "JSON config file, keys as in docs/configuration.md (BOSUN_CONFIG)")
     .option("--lease-ms <ms>", "lease of a running attempt; workers heartbeat at a third of it")
     .option("--grace <ms>", "how long a stop waits for running jobs (default 30000)")
     .option("--node-id <id>", "stable node identity (default: stored in the data folder)")

@@ -6,8 +6,9 @@ import type { Command } from "commander";
 import type { SubmitJob } from "../../sdk/types.ts";
 import type { CliContext } from "../context.ts";
 import { emit, jobExitCode } from "../output.ts";
+import { shellPayload } from "../shell-payload.ts";
 import { followUntilDone } from "./follow.ts";
-import { int, json, nonNegativeInt, positiveInt } from "./parse.ts";
+import { int, nonNegativeInt, positiveInt, UsageError } from "./parse.ts";
 
 export interface SubmitFlags {
   type: string;
@@ -17,6 +18,7 @@ export interface SubmitFlags {
   timeout?: string;
   delay?: string;
   payload?: string;
+  script?: string;
   idempotencyKey?: string;
   tag?: string[];
   constraint?: string[];
@@ -24,24 +26,20 @@ export interface SubmitFlags {
 }
 
 /**
- * The request body. For shell jobs the words after `--` are joined with spaces into payload.command (as
- * ssh joins its command words) and bash runs it; --payload may add other keys (env, say).
+ * The request body. For shell jobs the words after `--` become payload.command, each word quoted so that
+ * bash runs exactly those words (`-- sh -c 'a; b'` stays three words); `--script <file>` sends the file's
+ * text as payload.script instead (jobs run in a directory of their own, so a local path means nothing
+ * there). --payload may add other keys (env, say).
  */
 export function buildJob(words: string[], f: SubmitFlags): SubmitJob {
-  let payload = f.payload === undefined ? undefined : json("payload", f.payload);
-  if (f.type === "shell" && words.length > 0) {
-    if (payload !== undefined && (typeof payload !== "object" || payload === null || Array.isArray(payload)))
-      throw new Error("--payload of a shell job must be a JSON object");
-    payload = { ...(payload as object | undefined), command: words.join(" ") };
-  } else if (f.type === "shell" && payload === undefined) {
-    throw new Error("give the command after --, e.g. bosun submit -- echo hello");
-  } else if (words.length > 0) {
-    throw new Error(
-      `the words after -- are a shell command; give a ${f.type} job its payload with --payload`,
-    );
-  }
+  const payload = shellPayload(words, f);
+  const job = jobFields(f);
+  return payload === undefined ? job : { ...job, payload };
+}
+
+/** Everything but the payload. */
+function jobFields(f: SubmitFlags): SubmitJob {
   const job: SubmitJob = { type: f.type };
-  if (payload !== undefined) job.payload = payload;
   const set = <K extends keyof SubmitJob>(k: K, v: SubmitJob[K] | undefined) => {
     if (v !== undefined) job[k] = v;
   };
@@ -60,7 +58,7 @@ function parseConstraints(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf("=");
-    if (at <= 0) throw new Error(`--constraint must be key=value, got "${pair}"`);
+    if (at <= 0) throw new UsageError(`--constraint must be key=value, got "${pair}"`);
     out[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return out;
@@ -81,6 +79,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--timeout <ms>", "hard limit of one attempt")
     .option("--delay <ms>", "start no sooner than this")
     .option("--payload <json>", "the payload as JSON (for shell jobs, extra keys such as env)")
+    .option("--script <file>", "a local script file sent as the job's run.sh (payload.script)")
     .option("--idempotency-key <key>", "enqueueing the same key again returns the existing job")
     .option("--tag <tag>", "a tag (repeatable)", collect)
     .option("--constraint <k=v>", "a worker label the job needs (repeatable)", collect)
@@ -88,11 +87,11 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (words: string[], flags: SubmitFlags, cmd: Command) => {
       const client = ctx.client(cmd);
       const job = await client.submit(buildJob(words, flags));
-      if (!flags.wait) return emit(ctx, cmd, job, () => `${job.id}\n`);
+      if (!flags.wait) return emit(ctx, cmd, { job }, () => `${job.id}\n`);
       // The log goes to stdout untouched (it is the command's output); Bosun's own words go to stderr.
       if (!ctx.json(cmd)) ctx.io.err(`submitted ${job.id}\n`);
       const done = await followUntilDone(client, job.id, ctx, !ctx.json(cmd));
-      emit(ctx, cmd, done, () => "");
+      emit(ctx, cmd, { job: done }, () => "");
       if (!ctx.json(cmd) && done.status !== "completed") {
         const why = done.error ? `: ${done.error.code}: ${done.error.message}` : "";
         ctx.io.err(`bosun: job ${done.id} ${done.status}${why}\n`);
