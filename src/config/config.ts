@@ -9,6 +9,9 @@ import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
 import { BosunError } from "../core/errors.ts";
 
+/** What a POSIX shell accepts as a variable name; anything else (`A=B;`) would inject another variable. */
+export const ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
+
 export const ConfigSchema = Type.Object(
   {
     /** Folder of the SQLite file, job working directories and the node id. */
@@ -59,11 +62,45 @@ export const ConfigSchema = Type.Object(
       }),
       { default: {} },
     ),
+    /**
+     * Server environment variables that job processes get besides PATH, LANG and TZ (always passed).
+     * Nothing else of the server's environment reaches a job: BOSUN_DB and other secrets stay here.
+     */
+    jobEnvAllow: Type.Array(Type.String({ pattern: ENV_NAME_PATTERN }), { default: [] }),
+    /** The Bosun server a `bosun worker` talks to. */
+    serverUrl: Type.String({ default: "http://127.0.0.1:8080" }),
+    /** API token a `bosun worker` sends to its server. */
+    token: Type.Union([Type.String(), Type.Null()], { default: null }),
   },
   { additionalProperties: false },
 );
 
-export type Config = Readonly<Static<typeof ConfigSchema>>;
+export type Config = Readonly<Static<typeof ConfigSchema>> & {
+  /**
+   * Not a setting: the values of PATH, LANG, TZ and the jobEnvAllow names as this process saw them at
+   * start-up, the base of every job process's environment. Captured here so that executors never read
+   * process.env (a job's environment is exactly what this says plus the job's own variables).
+   */
+  readonly jobEnvInherited: Readonly<Record<string, string>>;
+};
+
+/** Always passed on to job processes (with fallbacks, so a job never runs without them). */
+const INHERITED_ALWAYS = ["PATH", "LANG", "TZ"] as const;
+const INHERITED_FALLBACK: Record<(typeof INHERITED_ALWAYS)[number], () => string> = {
+  PATH: () => "/usr/local/bin:/usr/bin:/bin",
+  LANG: () => "C.UTF-8",
+  TZ: () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+};
+
+function inheritedJobEnv(source: NodeJS.ProcessEnv, allow: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of INHERITED_ALWAYS) out[name] = source[name] || INHERITED_FALLBACK[name]();
+  for (const name of allow) {
+    const v = source[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
 
 const validator = Compile(ConfigSchema);
 
@@ -83,7 +120,13 @@ const ENV: Record<string, keyof Config> = {
   BOSUN_NODE_ID: "nodeId",
   BOSUN_ALERT_WEBHOOK_URL: "alertWebhookUrl",
   BOSUN_ALERT_WEBHOOK_SECRET: "alertWebhookSecret",
+  BOSUN_JOB_ENV_ALLOW: "jobEnvAllow",
+  BOSUN_URL: "serverUrl",
+  BOSUN_TOKEN: "token",
 };
+
+/** Keys whose environment variable or flag is a comma-separated list. */
+const LISTS = new Set<keyof Config>(["jobEnvAllow"]);
 
 const NUMERIC = new Set<keyof Config>([
   "dbPoolSize",
@@ -102,6 +145,11 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv;
   /** Path of a JSON config file (BOSUN_CONFIG also works). */
   file?: string;
+  /**
+   * Where job processes' PATH, LANG, TZ and jobEnvAllow variables come from (default process.env). Apart
+   * from `env` so that an embedded instance can ignore BOSUN_* variables and still give jobs its PATH.
+   */
+  jobEnvSource?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -186,10 +234,18 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const v = merged[key];
     if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) merged[key] = Number(v);
   }
+  for (const key of LISTS) {
+    const v = merged[key];
+    if (typeof v === "string") merged[key] = v.split(",").flatMap((s) => (s.trim() ? [s.trim()] : []));
+  }
   const withDefaults = validator.Default(structuredClone(merged)) as Record<string, unknown>;
   if (!validator.Check(withDefaults)) {
     const problems = [...validator.Errors(withDefaults)].map((e) => `${e.instancePath || "/"} ${e.message}`);
     throw new BosunError("VALIDATION_FAILED", `Invalid configuration: ${problems.join("; ")}`, problems);
   }
-  return Object.freeze(withDefaults as Config);
+  const config = withDefaults as Static<typeof ConfigSchema>;
+  const jobEnvInherited = Object.freeze(
+    inheritedJobEnv(sources.jobEnvSource ?? process.env, config.jobEnvAllow),
+  );
+  return Object.freeze({ ...config, jobEnvInherited });
 }

@@ -1,7 +1,8 @@
 /**
  * Killing a job means killing everything it started. Each shell attempt runs as the leader of its own
  * process group (spawn with detached: true), so `kill(-pid)` reaches background children and grandchildren
- * too — `sleep 100 &` included — instead of leaving orphans behind a timeout.
+ * too — `sleep 100 &` included — instead of leaving orphans behind a timeout. The same group is what the
+ * attempt's supervisor (supervisor.sh) kills when the worker itself dies.
  */
 
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals): boolean {

@@ -83,6 +83,7 @@ export class Runtime {
     });
     this.#builtins = builtinExecutors({
       http: { allowHosts: [...o.config.httpAllowHosts], denyHosts: [...o.config.httpDenyHosts] },
+      shell: { inheritedEnv: o.config.jobEnvInherited },
     });
     for (const e of this.#builtins) this.engine.catalog.add(e.type, e.payloadSchema);
     this.workers = new WorkerService(this.engine, o.cluster);

@@ -25,6 +25,7 @@ export interface StartFlags {
   logLevel?: string;
   labels?: string;
   alertWebhookUrl?: string;
+  jobEnvAllow?: string;
 }
 
 export function parseLabels(raw: string | undefined): Record<string, string> | undefined {
@@ -57,6 +58,7 @@ export function serverConfig(flags: StartFlags, mode: "start" | "server", env?: 
       logLevel: flags.logLevel,
       workerLabels: parseLabels(flags.labels),
       alertWebhookUrl: flags.alertWebhookUrl,
+      jobEnvAllow: flags.jobEnvAllow,
     },
   });
 }
@@ -109,6 +111,10 @@ export function serverOptions(cmd: Command): Command {
     .option(
       "--alert-webhook-url <url>",
       "called when a job fails for good (BOSUN_ALERT_WEBHOOK_URL; secret in BOSUN_ALERT_WEBHOOK_SECRET)",
+    )
+    .option(
+      "--job-env-allow <names>",
+      "server environment variables jobs get besides PATH, LANG, TZ, e.g. HTTP_PROXY,NO_PROXY (BOSUN_JOB_ENV_ALLOW)",
     )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent");
 }

@@ -2,6 +2,7 @@
  * `bosun worker --server URL`: a worker node. It runs the built-in executors and the handlers of
  * `--handlers <module>` (a module whose default export maps job types to handler functions), speaks only
  * HTTP to the server, and waits for the server when it is not up yet. SIGTERM/SIGINT stop it gracefully.
+ * Its environment (BOSUN_URL, BOSUN_TOKEN, what jobs inherit) is read by config, like the server's.
  */
 import { randomBytes } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { pino } from "pino";
+import { loadConfig } from "../../config/config.ts";
 import type { Executor } from "../../executors/executor.ts";
 import { type Handler, HandlerRegistry } from "../../executors/handler.ts";
 import { builtinExecutors } from "../../executors/registry.ts";
@@ -28,6 +30,7 @@ interface WorkerFlags {
   workDir?: string;
   grace: string;
   token?: string;
+  jobEnvAllow?: string;
   logLevel: string;
 }
 
@@ -45,18 +48,22 @@ export async function loadHandlers(path: string | undefined): Promise<HandlerReg
   return registry;
 }
 
-export async function runWorker(flags: WorkerFlags, globalServer: string): Promise<number> {
+export async function runWorker(flags: WorkerFlags, globalServer?: string): Promise<number> {
+  const config = loadConfig({
+    flags: { serverUrl: flags.server ?? globalServer, token: flags.token, jobEnvAllow: flags.jobEnvAllow },
+  });
   const logger = pino({ level: flags.logLevel });
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error("--concurrency must be a positive integer");
   const handlers = await loadHandlers(flags.handlers);
   const executors = new Map<string, Executor>();
-  for (const e of [...builtinExecutors({}), ...handlers.executors()]) executors.set(e.type, e);
+  const builtins = builtinExecutors({ shell: { inheritedEnv: config.jobEnvInherited } });
+  for (const e of [...builtins, ...handlers.executors()]) executors.set(e.type, e);
   const workerId = flags.id ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
   const transport = new HttpTransport({
-    server: flags.server ?? globalServer,
-    token: flags.token,
+    server: config.serverUrl,
+    token: config.token ?? undefined,
     logger,
     version: VERSION,
   });
@@ -74,7 +81,7 @@ export async function runWorker(flags: WorkerFlags, globalServer: string): Promi
     workRoot: flags.workDir ?? join(tmpdir(), "bosun-worker", workerId),
   });
   logger.info(
-    { workerId, server: flags.server ?? globalServer, concurrency, types: [...executors.keys()] },
+    { workerId, server: config.serverUrl, concurrency, types: [...executors.keys()] },
     "worker starting",
   );
   await loop.start();
@@ -111,13 +118,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--id <id>", "stable worker id (default: host name and a random suffix)")
     .option("--work-dir <dir>", "root of the jobs' working directories")
     .option("--grace <ms>", "how long a stop waits for running jobs", "30000")
-    .option("--token <token>", "API token (BOSUN_TOKEN)", process.env.BOSUN_TOKEN)
+    .option("--token <token>", "API token (BOSUN_TOKEN)")
+    .option(
+      "--job-env-allow <names>",
+      "server environment variables jobs get besides PATH, LANG, TZ, e.g. HTTP_PROXY,NO_PROXY (BOSUN_JOB_ENV_ALLOW)",
+    )
     .option("--log-level <level>", "log level", "info")
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals() as { server?: string };
-      ctx.exitCode = await runWorker(
-        flags,
-        globals.server ?? process.env.BOSUN_URL ?? "http://127.0.0.1:8080",
-      );
+      ctx.exitCode = await runWorker(flags, globals.server);
     });
 }
