@@ -3,9 +3,9 @@
  *
  *   const bosun = await Bosun.open({ data: "./.bosun" });     // or { db: "postgres://…" }
  *   bosun.define("email.send", async (job, ctx) => { … });
- *   await bosun.enqueue({ type: "email.send", payload: { to } });
  *   await bosun.start({ concurrency: 10 });
- *   …
+ *   const job = await bosun.enqueue({ type: "email.send", payload: { to } });
+ *   const done = await bosun.wait(job.id);                  // completed, failed or cancelled
  *   await bosun.stop();
  *
  * Same engine, store and worker loop as the server; no HTTP involved.
@@ -13,10 +13,16 @@
 import type { Logger } from "pino";
 import { type Config, loadConfig } from "../config/config.ts";
 import type { Clock } from "../core/clock.ts";
-import type { Job } from "../core/job.ts";
+import { isTerminal, type Job } from "../core/job.ts";
 import { assertJobInput, type JobInput } from "../engine/job-input.ts";
 import type { Handler } from "../executors/handler.ts";
 import { Runtime } from "../runtime/runtime.ts";
+
+/**
+ * How often wait() re-reads a job besides being woken by this process's events: a job finished by another
+ * node of a PostgreSQL cluster raises no event here (the bus carries only what nodes must act on).
+ */
+const WAIT_SWEEP_MS = 1000;
 
 export interface OpenOptions {
   /** Data folder for SQLite (default ./.bosun). */
@@ -85,6 +91,43 @@ export class Bosun {
 
   retry(id: string): Promise<Job> {
     return this.runtime.engine.retry(id);
+  }
+
+  /**
+   * Resolves with the job once it is completed, failed or cancelled (its `result` or `error` set). Woken
+   * by the job's own state change, so a short job returns at once. Rejects with `signal.reason` when
+   * the signal aborts: `{ signal: AbortSignal.timeout(10_000) }` gives up after 10 s.
+   */
+  async wait(id: string, opts: { signal?: AbortSignal } = {}): Promise<Job> {
+    let wake = (): void => {};
+    let ended = false;
+    const off = this.runtime.engine.bus.subscribe("jobs", (e) => {
+      if (!e.jobs.some((j) => j.id === id && isTerminal(j.status))) return;
+      ended = true;
+      wake();
+    });
+    try {
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        // Cleared before the read: an end published after it wakes the pause; one before it is in it.
+        ended = false;
+        const job = await this.getJob(id);
+        if (isTerminal(job.status)) return job;
+        if (ended) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, WAIT_SWEEP_MS);
+          opts.signal?.addEventListener("abort", done, { once: true });
+          wake = done;
+          function done(): void {
+            clearTimeout(timer);
+            opts.signal?.removeEventListener("abort", done);
+            resolve();
+          }
+        });
+      }
+    } finally {
+      off();
+    }
   }
 
   /** Starts the worker pool (and the lease reaper) in this process. */

@@ -1,4 +1,9 @@
-/** The SDK as an application imports it: `import { Bosun } from "bosun"` (the package's own exports). */
+/**
+ * The SDK as an application imports it: `import { Bosun } from "bosun"` (the package's own exports).
+ * In the repository the package's "bosun-source" export condition maps these to src/ (npm test passes
+ * `--conditions=bosun-source`; run alone: `node --conditions=bosun-source --test <this file>`), so the
+ * test never reads a stale dist/. test/package/ checks the built package from another project.
+ */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Bosun } from "bosun";
@@ -28,6 +33,44 @@ describe("bosun package", () => {
     assert.deepEqual(seen.sort(), [3, 4, 5]);
     await bosun.stop();
     await dir.remove();
+  });
+
+  it("waits for a job: resolves with its result once it ends, rejects when the signal aborts", async () => {
+    const dir = await tempDir();
+    const bosun = await Bosun.open({ data: dir.path, config: { logLevel: "silent" } });
+    try {
+      let release = (): void => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      bosun.define("gated", async () => {
+        await gate;
+        return { ok: true };
+      });
+      bosun.define("broken", () => {
+        throw new Error("no");
+      });
+      await bosun.start({ concurrency: 2 });
+      const gated = await bosun.enqueue({ type: "gated" });
+      const waiting = bosun.wait(gated.id);
+      const abandoned = new AbortController();
+      const gaveUp = bosun.wait(gated.id, { signal: abandoned.signal });
+      abandoned.abort(new Error("gave up"));
+      await assert.rejects(gaveUp, /gave up/);
+      release();
+      const done = await waiting;
+      assert.equal(done.status, "completed");
+      assert.deepEqual(done.result, { ok: true });
+      // Already finished: answers at once; a failed job resolves too, with its error.
+      assert.equal((await bosun.wait(gated.id)).status, "completed");
+      const broken = await bosun.enqueue({ type: "broken", maxAttempts: 1 });
+      const failed = await bosun.wait(broken.id);
+      assert.equal(failed.status, "failed");
+      assert.match(failed.error?.message ?? "", /no/);
+    } finally {
+      await bosun.stop();
+      await dir.remove();
+    }
   });
 
   it("drives a remote server with the typed client", async () => {

@@ -8,6 +8,13 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 
+// The thread's file is a sibling of this one with the same extension: .ts in the repository (type
+// stripping), .js in the published package (compiled into dist/; the build does not rewrite URLs).
+const THREAD_URL = new URL(
+  `./checkpoint-thread${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
+  import.meta.url,
+);
+
 export interface CheckpointerOptions {
   file: string;
   synchronous: "NORMAL" | "FULL";
@@ -23,7 +30,7 @@ export class Checkpointer {
   #stopped: Promise<void> | null = null;
 
   constructor(opts: CheckpointerOptions) {
-    this.#worker = new Worker(new URL("./checkpoint-thread.ts", import.meta.url), {
+    this.#worker = new Worker(THREAD_URL, {
       workerData: { file: opts.file, synchronous: opts.synchronous, intervalMs: opts.intervalMs ?? 20 },
     });
     // Housekeeping must not keep a process alive that has nothing else to do.
