@@ -8,19 +8,10 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { api, startBosun } from "../helpers/bosun-process.ts";
+import { api, startBosun, waitDone } from "../helpers/bosun-process.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 
 type Job = { id: string; status: string; result?: { stdout: string } };
-
-async function waitDone(url: string, id: string): Promise<Job> {
-  let job: Job | undefined;
-  await waitUntil(async () => {
-    job = (await api<{ job: Job }>(url, "GET", `/api/v1/jobs/${id}`)).body.job;
-    return ["completed", "failed", "cancelled"].includes(job.status);
-  });
-  return job!;
-}
 
 function alive(pid: number): boolean {
   try {
@@ -49,7 +40,7 @@ describe("job processes", () => {
         maxAttempts: 1,
       });
       assert.equal(res.status, 201);
-      const done = await waitDone(bosun.url, res.body.job.id);
+      const done = await waitDone<Job>(bosun.url, res.body.job.id);
       assert.equal(done.status, "completed");
       const vars = new Map(
         done

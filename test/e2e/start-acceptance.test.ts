@@ -4,7 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { api, type BosunProcess, startBosun } from "../helpers/bosun-process.ts";
+import { api, type BosunProcess, startBosun, waitDone as waitJob } from "../helpers/bosun-process.ts";
+
+const waitDone = (url: string, id: string, timeoutMs?: number) => waitJob<Job>(url, id, timeoutMs);
+
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 
 type Job = {
@@ -23,16 +26,6 @@ type Attempt = {
   error: { code: string } | null;
   exitCode: number | null;
 };
-
-async function waitDone(url: string, id: string, timeoutMs = 20_000): Promise<Job> {
-  return waitUntil(
-    async () => {
-      const { body } = await api<{ job: Job }>(url, "GET", `/api/v1/jobs/${id}`);
-      return ["completed", "failed", "cancelled"].includes(body.job.status) ? body.job : null;
-    },
-    { timeoutMs, what: `job ${id}` },
-  );
-}
 
 async function submit(url: string, job: Record<string, unknown>): Promise<Job> {
   const res = await api<{ job: Job }>(url, "POST", "/api/v1/jobs", job);

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { waitUntil } from "./wait.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 export const BIN = join(ROOT, "bin/bosun.js");
@@ -91,4 +92,19 @@ export async function api<T = Record<string, unknown>>(
     // text/plain answers (logs)
   }
   return { status: res.status, body: parsed as T, text };
+}
+
+/** Polls a job until it is terminal (completed, failed or cancelled) and returns it. */
+export async function waitDone<J extends { status: string }>(
+  base: string,
+  id: string,
+  timeoutMs = 20_000,
+): Promise<J> {
+  return waitUntil(
+    async () => {
+      const { body } = await api<{ job: J }>(base, "GET", `/api/v1/jobs/${id}`);
+      return ["completed", "failed", "cancelled"].includes(body.job.status) ? body.job : null;
+    },
+    { timeoutMs, what: `job ${id}` },
+  );
 }
