@@ -14,12 +14,15 @@ import Fastify, {
 } from "fastify";
 import type { ApiContext } from "./context.ts";
 import { installErrorHandler } from "./error-handler.ts";
+import { installJsonParser } from "./json-body.ts";
 import { installPrincipal, LOCAL_PRINCIPAL, type PrincipalResolver } from "./principal.ts";
+import { installRouteRules } from "./route-rules.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobLogRoutes } from "./routes/job-logs.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { type MetricsProvider, metricsRoutes } from "./routes/metrics.ts";
 import { ErrorBody, JobView } from "./schemas.ts";
+import { typeboxValidatorCompiler } from "./validation.ts";
 
 export interface AppOptions {
   /** Plugins mounted under /api/v1. */
@@ -36,10 +39,11 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
     logController: new LogController({ disableRequestLogging: true }),
     // On stop, open log follows and long-polls must not hold the process: workers retry, followers reconnect.
     forceCloseConnections: true,
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true },
-    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(typeboxValidatorCompiler);
+  installJsonParser(app, ctx.config.maxJsonDepth);
+  // Before swagger's own onRoute hook, so the document shows what the rules add.
+  installRouteRules(app);
 
   app.addSchema(ErrorBody);
   app.addSchema(JobView);
@@ -50,10 +54,19 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
         title: "Bosun API",
         version: ctx.version,
         description: "Durable, distributed job orchestrator. Errors are {error: {code, message, details?}}.",
+        license: { name: "MIT", url: "https://opensource.org/licenses/MIT" },
       },
+      // Relative: the document describes whichever node serves it.
+      servers: [{ url: "/", description: "The Bosun node that serves this document" }],
+      // No authentication yet: every operation is open to whoever reaches the port (bind to 127.0.0.1).
+      security: [],
       tags: [
         { name: "jobs", description: "Enqueue, inspect and control jobs" },
         { name: "system", description: "Health, readiness and metrics" },
+        { name: "schedules", description: "Cron schedules and their runs" },
+        { name: "workers", description: "Registered workers" },
+        { name: "worker protocol", description: "What remote workers call (docs/worker-protocol.md)" },
+        { name: "cluster", description: "Server nodes and leadership" },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) ?? `def-${i}` },

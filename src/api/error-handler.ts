@@ -13,13 +13,26 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "VALIDATION_FAILED",
 };
 
+type ValidationIssue = NonNullable<FastifyError["validation"]>[number];
+
+/** TypeBox reports a closed object's extra key twice (as a false schema, then by name): keep the second. */
+const isReported = (v: ValidationIssue) =>
+  !(v.keyword === "boolean" && v.schemaPath.endsWith("/additionalProperties"));
+
+function describe(v: ValidationIssue): string | undefined {
+  const extra = (v.params as { additionalProperties?: unknown } | undefined)?.additionalProperties;
+  if (v.keyword === "additionalProperties" && Array.isArray(extra))
+    return `has unknown ${extra.length > 1 ? "fields" : "field"} ${extra.join(", ")}`;
+  return v.message;
+}
+
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | BosunError, request, reply) => {
     if (err instanceof BosunError) return reply.status(err.status).send({ error: err.toJSON() });
     if ("validation" in err && err.validation) {
-      const details = err.validation.map((v) => ({
+      const details = err.validation.filter(isReported).map((v) => ({
         path: `${err.validationContext ?? "body"}${v.instancePath}`,
-        message: v.message,
+        message: describe(v),
         ...(v.params && Object.keys(v.params).length > 0 ? { params: v.params } : {}),
       }));
       const first = details[0];

@@ -33,6 +33,14 @@ export const ConfigSchema = Type.Object(
     maxPayloadBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
     /** Largest request body (a batch of jobs), in bytes. */
     bodyLimitBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
+    /** Deepest nesting of objects and arrays in a request's JSON (deeper is a 400 JSON_TOO_DEEP). */
+    maxJsonDepth: Type.Integer({ minimum: 8, maximum: 1000, default: 64 }),
+    /** Largest result a worker may report for an attempt, in bytes of JSON (larger fails the attempt). */
+    maxResultBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+    /** Most log bytes a job keeps over all its attempts; later output is dropped after one notice line. */
+    maxJobLogBytes: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
+    /** Most job types an UNKNOWN_JOB_TYPE error lists (it says how many more exist). */
+    maxListedTypes: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
     logLevel: Type.Union(
       [
         Type.Literal("fatal"),
@@ -137,6 +145,10 @@ const NUMERIC = new Set<keyof Config>([
   "reapIntervalMs",
   "maxPayloadBytes",
   "bodyLimitBytes",
+  "maxJsonDepth",
+  "maxResultBytes",
+  "maxJobLogBytes",
+  "maxListedTypes",
 ]);
 
 export interface ConfigSources {

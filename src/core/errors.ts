@@ -7,6 +7,7 @@ export const ERRORS = {
   // Request errors (4xx)
   VALIDATION_FAILED: { status: 400, message: "The request is not valid" },
   INVALID_JSON: { status: 400, message: "The request body is not valid JSON" },
+  JSON_TOO_DEEP: { status: 400, message: "The JSON nests objects and arrays too deeply" },
   UNKNOWN_JOB_TYPE: { status: 400, message: "No executor or handler is registered for this job type" },
   INVALID_CRON: { status: 400, message: "The cron expression is not valid" },
   INVALID_TIMEZONE: { status: 400, message: "The time zone is not known" },
@@ -35,6 +36,7 @@ export const ERRORS = {
   LEASE_EXPIRED: { status: 500, message: "The worker stopped renewing its lease" },
   WORKER_LOST: { status: 500, message: "The worker that ran the attempt is gone" },
   SPAWN_FAILED: { status: 500, message: "The process could not be started" },
+  RESULT_TOO_LARGE: { status: 500, message: "The attempt's result is larger than the server stores" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

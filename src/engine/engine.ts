@@ -22,6 +22,8 @@ import type {
 } from "../store/store.ts";
 import { Dispatcher, type PollRequest } from "./dispatcher.ts";
 import { type JobInput, normalizeJob } from "./job-input.ts";
+import { LogCap } from "./log-cap.ts";
+import { splitByResultSize } from "./result-limit.ts";
 import { ThroughputMeter } from "./throughput.ts";
 import { TypeCatalog } from "./type-catalog.ts";
 
@@ -33,6 +35,12 @@ export interface EngineOptions {
   leaseMs: number;
   reapIntervalMs: number;
   maxPayloadBytes: number;
+  /** Per-job log cap over all attempts (engine/log-cap.ts); default 8 MiB. */
+  maxJobLogBytes?: number;
+  /** Largest result an attempt stores (engine/result-limit.ts); default 1 MiB. */
+  maxResultBytes?: number;
+  /** Most types an UNKNOWN_JOB_TYPE error lists; default 50. */
+  maxListedTypes?: number;
 }
 
 export interface EnqueueContext {
@@ -48,9 +56,10 @@ export class Engine {
   readonly store: Store;
   readonly bus: EventBus;
   readonly clock: Clock;
-  readonly catalog = new TypeCatalog();
+  readonly catalog: TypeCatalog;
   readonly throughput = new ThroughputMeter();
   readonly #o: EngineOptions;
+  readonly #logCap: LogCap;
   readonly #dispatcher: Dispatcher;
   readonly #finishListeners = new Set<FinishListener>();
   readonly #completeBatch: Batcher<CompleteInput, FinishOutcome>;
@@ -62,6 +71,8 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     this.#o = opts;
+    this.catalog = new TypeCatalog({ maxListed: opts.maxListedTypes ?? 50 });
+    this.#logCap = new LogCap(opts.maxJobLogBytes ?? 8 * 1024 * 1024, (ids) => opts.store.logBytes(ids));
     this.store = opts.store;
     this.bus = opts.bus;
     this.clock = opts.clock;
@@ -165,8 +176,17 @@ export class Engine {
     return claims;
   }
 
-  complete(items: CompleteInput[]): Promise<FinishOutcome[]> {
-    return this.#completeBatch.addMany(items);
+  async complete(items: CompleteInput[]): Promise<FinishOutcome[]> {
+    const { fits, tooLarge } = splitByResultSize(items, this.#o.maxResultBytes ?? 1024 * 1024);
+    if (tooLarge.length === 0) return this.#completeBatch.addMany(items);
+    const [done, failed] = await Promise.all([
+      this.#completeBatch.addMany(fits.map((f) => f.item)),
+      this.#failBatch.addMany(tooLarge.map((f) => f.item)),
+    ]);
+    const outcomes: FinishOutcome[] = new Array(items.length);
+    for (const [i, f] of fits.entries()) outcomes[f.index] = done[i]!;
+    for (const [i, f] of tooLarge.entries()) outcomes[f.index] = failed[i]!;
+    return outcomes;
   }
 
   fail(items: FailInput[]): Promise<FinishOutcome[]> {
@@ -190,7 +210,14 @@ export class Engine {
     for (const p of items) this.bus.publish({ type: "progress", jobId: p.jobId, progress: p.progress });
   }
 
-  async appendLogs(chunks: LogChunk[]): Promise<void> {
+  /** Largest payload a job (or a schedule's job template) may carry, in bytes of JSON. */
+  get maxPayloadBytes(): number {
+    return this.#o.maxPayloadBytes;
+  }
+
+  async appendLogs(all: LogChunk[]): Promise<void> {
+    const chunks = await this.#logCap.admit(all);
+    if (chunks.length === 0) return;
     await this.store.appendLogs(chunks);
     const seen = new Set<string>();
     for (const c of chunks) {

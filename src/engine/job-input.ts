@@ -84,14 +84,19 @@ export interface NormalizeOptions {
   scheduledTime?: number | null;
 }
 
+/** PAYLOAD_TOO_LARGE (413) when the payload's JSON is over the limit: jobs and schedules' job templates. */
+export function assertPayloadSize(payload: unknown, maxBytes: number, what = "The payload"): void {
+  const size = Buffer.byteLength(JSON.stringify(payload ?? null));
+  if (size > maxBytes)
+    throw new BosunError("PAYLOAD_TOO_LARGE", `${what} is ${size} bytes; the limit is ${maxBytes}`, {
+      bytes: size,
+      limit: maxBytes,
+    });
+}
+
 export function normalizeJob(input: JobInput, opts: NormalizeOptions): NewJob {
   const payload = input.payload ?? null;
-  const size = Buffer.byteLength(JSON.stringify(payload));
-  if (size > opts.maxPayloadBytes)
-    throw new BosunError(
-      "PAYLOAD_TOO_LARGE",
-      `The payload is ${size} bytes; the limit is ${opts.maxPayloadBytes}`,
-    );
+  assertPayloadSize(payload, opts.maxPayloadBytes);
   let runAt = opts.now;
   if (input.runAt !== undefined) {
     const t = Date.parse(input.runAt);

@@ -9,6 +9,12 @@ import { BosunError } from "../core/errors.ts";
 
 export class TypeCatalog {
   readonly #validators = new Map<string, Validator | null>();
+  /** An error lists this many types at most: 20 workers' types once made a 4.4 MB error body. */
+  readonly #maxListed: number;
+
+  constructor(opts: { maxListed?: number } = {}) {
+    this.#maxListed = opts.maxListed ?? 50;
+  }
 
   /** Registers types; a schema, when given, validates payloads at enqueue time. */
   add(type: string, payloadSchema?: TSchema): void {
@@ -30,15 +36,16 @@ export class TypeCatalog {
 
   /** Throws UNKNOWN_JOB_TYPE or VALIDATION_FAILED (with per-field problems under `path`). */
   check(type: string, payload: unknown, path = ""): void {
-    if (!this.#validators.has(type))
+    if (!this.#validators.has(type)) {
+      const all = this.types();
+      const known = all.slice(0, this.#maxListed);
+      const more = all.length - known.length;
       throw new BosunError(
         "UNKNOWN_JOB_TYPE",
-        `Unknown job type "${type}"; known types: ${this.types().join(", ")}`,
-        {
-          path: `${path}/type`,
-          known: this.types(),
-        },
+        `Unknown job type "${type.slice(0, 200)}"; known types: ${known.join(", ")}${more > 0 ? ` and ${more} more` : ""}`,
+        { path: `${path}/type`, known, more },
       );
+    }
     const v = this.#validators.get(type);
     if (!v || v.Check(payload)) return;
     const problems = [...v.Errors(payload)].map((e) => ({

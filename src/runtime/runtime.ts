@@ -80,6 +80,9 @@ export class Runtime {
       leaseMs: o.config.leaseMs,
       reapIntervalMs: o.config.reapIntervalMs,
       maxPayloadBytes: o.config.maxPayloadBytes,
+      maxJobLogBytes: o.config.maxJobLogBytes,
+      maxResultBytes: o.config.maxResultBytes,
+      maxListedTypes: o.config.maxListedTypes,
     });
     this.#builtins = builtinExecutors({
       http: { allowHosts: [...o.config.httpAllowHosts], denyHosts: [...o.config.httpDenyHosts] },
@@ -118,10 +121,7 @@ export class Runtime {
     });
     this.addSingleton({ start: () => this.alerts.startDelivery(), stop: () => this.alerts.stopDelivery() });
     // Start drift is measured wherever the job starts (any node): the claim carries its fire time.
-    this.bus.subscribe("started", (e) => {
-      for (const claim of e.claims)
-        if (claim.scheduledTime !== null) this.drift.start.add(e.at - claim.scheduledTime);
-    });
+    this.bus.subscribe("started", (e) => this.drift.recordStarts(e.claims, e.at));
   }
 
   /** A loop that must run on one node only (reaper, cron, retention): started when this node leads. */

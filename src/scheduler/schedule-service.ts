@@ -10,6 +10,7 @@ import { BosunError } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import type { Job } from "../core/job.ts";
 import type { Engine } from "../engine/engine.ts";
+import { assertPayloadSize } from "../engine/job-input.ts";
 import { changedTiming } from "./plan.ts";
 import {
   assertFires,
@@ -42,6 +43,7 @@ export class ScheduleService {
   #validate(s: Schedule): Schedule {
     const timezone = canonicalTimezone(s.timezone);
     assertFires(parseCron(s.cron, timezone), s.cron, this.#clock.now());
+    assertPayloadSize(s.job.payload, this.#engine.maxPayloadBytes, "The schedule's job payload");
     this.#engine.catalog.check(s.job.type, s.job.payload ?? null, "/job");
     for (const [field, t] of [
       ["startAt", s.startAt],

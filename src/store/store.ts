@@ -70,6 +70,8 @@ export interface JobQuery {
   type?: string;
   owner?: string;
   scheduleId?: string;
+  /** Jobs whose tags include this one. */
+  tag?: string;
   /** Newest first; the cursor is the last seen seq. */
   beforeSeq?: number;
   limit: number;
@@ -136,5 +138,7 @@ export interface Store {
   counts(): Promise<JobCounts>;
 
   appendLogs(chunks: LogChunk[]): Promise<void>;
+  /** Bytes (UTF-8) of log already stored per job, for the per-job cap (engine/log-cap.ts). */
+  logBytes(jobIds: string[]): Promise<Map<string, number>>;
   readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]>;
 }

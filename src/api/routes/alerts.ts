@@ -45,6 +45,7 @@ export const alertRoutes =
       "/alerts",
       {
         schema: {
+          operationId: "listAlerts",
           tags: ["schedules"],
           summary: "Failure alerts and their delivery outcome, newest first",
           querystring: Type.Object({

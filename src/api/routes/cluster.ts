@@ -12,6 +12,7 @@ export const clusterRoutes =
       "/cluster",
       {
         schema: {
+          operationId: "getCluster",
           tags: ["cluster"],
           summary: "Nodes, the leader, and the node that answered",
           response: {

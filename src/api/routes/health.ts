@@ -11,6 +11,7 @@ export const healthRoutes =
       "/health",
       {
         schema: {
+          operationId: "getHealth",
           tags: ["system"],
           summary: "Liveness",
           response: {
@@ -25,6 +26,7 @@ export const healthRoutes =
       "/ready",
       {
         schema: {
+          operationId: "getReadiness",
           tags: ["system"],
           summary: "Readiness: the store answers and the node is not shutting down",
           response: { 200: Type.Object({ status: Type.Literal("ready") }), ...errors(503) },

@@ -9,7 +9,7 @@ import { Type } from "typebox";
 import { isTerminal } from "../../core/job.ts";
 import type { Engine } from "../../engine/engine.ts";
 import type { ApiContext } from "../context.ts";
-import { IdParams } from "../schemas.ts";
+import { errors, IdParams } from "../schemas.ts";
 
 const PAGE = 1000;
 
@@ -60,11 +60,16 @@ export const jobLogRoutes =
       "/jobs/:id/logs",
       {
         schema: {
+          operationId: "getJobLogs",
           tags: ["jobs"],
           summary: "The job's log (text/plain); follow=true streams until the job ends",
           params: IdParams,
           querystring: Type.Object({ follow: Type.Optional(Type.Boolean({ default: false })) }),
           produces: ["text/plain"],
+          response: {
+            200: Type.String({ description: "The log's lines, in the order they were written" }),
+            ...errors(404),
+          },
         },
       },
       async (request, reply) => {
@@ -74,7 +79,11 @@ export const jobLogRoutes =
         const stream = Readable.from(
           follow(ctx.engine, request.params.id, abort.signal, request.query.follow === true),
         );
-        return reply.type("text/plain; charset=utf-8").header("cache-control", "no-cache").send(stream);
+        // The 200 schema documents the text; a stream is sent as it is, never serialized.
+        return reply
+          .type("text/plain; charset=utf-8")
+          .header("cache-control", "no-cache")
+          .send(stream as unknown as string);
       },
     );
   };

@@ -11,12 +11,16 @@ import { attemptView, jobView } from "../views.ts";
 const MAX_BATCH = 1000;
 const JobBody = Type.Object({ job: Type.Ref("Job") });
 
+/** A job's seq: 15 digits stay exact as a JavaScript number and inside a PostgreSQL bigint. */
+const Cursor = Type.String({ pattern: "^[0-9]{1,15}$", description: "nextCursor of the previous page" });
+
 const ListQuery = Type.Object({
   status: Type.Optional(Type.String({ description: `Comma-separated: ${JOB_STATUSES.join(", ")}` })),
   queue: Type.Optional(Type.String()),
   type: Type.Optional(Type.String()),
+  tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Only jobs with this tag" })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  cursor: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "nextCursor of the previous page" })),
+  cursor: Type.Optional(Cursor),
 });
 
 function parseStatuses(raw: string | undefined): JobStatus[] | undefined {
@@ -40,12 +44,13 @@ export const jobRoutes =
       "/jobs",
       {
         schema: {
+          operationId: "createJob",
           tags: ["jobs"],
           summary: "Enqueue a job",
           description:
             "201 with the new job, or 200 with the existing job when idempotencyKey is already known.",
           body: JobInputSchema,
-          response: { 200: JobBody, 201: JobBody, ...errors(400, 413) },
+          response: { 200: JobBody, 201: JobBody, ...errors(400, 413, 415) },
         },
       },
       async (request, reply) => {
@@ -58,13 +63,17 @@ export const jobRoutes =
       "/jobs/batch",
       {
         schema: {
+          operationId: "createJobs",
           tags: ["jobs"],
           summary: "Enqueue many jobs in one transaction (all or none)",
           body: Type.Object(
             { jobs: Type.Array(JobInputSchema, { minItems: 1, maxItems: MAX_BATCH }) },
             { additionalProperties: false },
           ),
-          response: { 201: Type.Object({ jobs: Type.Array(Type.Ref("Job")) }), ...errors(400, 413) },
+          response: {
+            201: Type.Object({ jobs: Type.Array(Type.Ref("Job")) }),
+            ...errors(400, 413, 415),
+          },
         },
       },
       async (request, reply) => {
@@ -77,6 +86,7 @@ export const jobRoutes =
       "/jobs",
       {
         schema: {
+          operationId: "listJobs",
           tags: ["jobs"],
           summary: "List jobs, newest first (keyset pagination)",
           querystring: ListQuery,
@@ -96,6 +106,7 @@ export const jobRoutes =
           status: parseStatuses(q.status),
           queue: q.queue,
           type: q.type,
+          tag: q.tag,
           beforeSeq: q.cursor === undefined ? undefined : Number(q.cursor),
           limit,
         });
@@ -111,6 +122,7 @@ export const jobRoutes =
       "/jobs/:id",
       {
         schema: {
+          operationId: "getJob",
           tags: ["jobs"],
           summary: "Get a job",
           params: IdParams,
@@ -124,6 +136,7 @@ export const jobRoutes =
       "/jobs/:id/attempts",
       {
         schema: {
+          operationId: "listJobAttempts",
           tags: ["jobs"],
           summary: "The job's attempts (its execution history)",
           params: IdParams,
@@ -142,13 +155,14 @@ export const jobRoutes =
         `/jobs/:id/${verb}`,
         {
           schema: {
+            operationId: `${verb}Job`,
             tags: ["jobs"],
             summary:
               verb === "cancel"
                 ? "Cancel a queued, scheduled or running job"
                 : "Run a failed or cancelled job again",
             params: IdParams,
-            response: { 200: JobBody, ...errors(404, 409) },
+            response: { 200: JobBody, ...errors(404, 409, 413) },
           },
         },
         async (request) => ({ job: jobView(await engine[verb](request.params.id)) }),

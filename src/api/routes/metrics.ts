@@ -62,6 +62,7 @@ export const metricsRoutes =
       "/api/v1/metrics",
       {
         schema: {
+          operationId: "getMetrics",
           tags: ["system"],
           summary: "Counts, throughput and utilisation (JSON)",
           querystring: MetricsQuery,
@@ -115,7 +116,14 @@ export const metricsRoutes =
 
     app.get(
       "/metrics",
-      { schema: { tags: ["system"], summary: "Prometheus metrics", produces: ["text/plain"] } },
+      {
+        schema: {
+          operationId: "getPrometheusMetrics",
+          tags: ["system"],
+          summary: "Prometheus metrics",
+          produces: ["text/plain"],
+        },
+      },
       async (_req, reply) => {
         const s = await snapshot(ctx, extra);
         jobs.reset();

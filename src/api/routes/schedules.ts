@@ -95,10 +95,11 @@ export const scheduleRoutes =
       "/schedules",
       {
         schema: {
+          operationId: "createSchedule",
           tags,
           summary: "Create a cron schedule",
           body: ScheduleInputSchema,
-          response: { 201: One, ...errors(400, 409) },
+          response: { 201: One, ...errors(400, 409, 413, 415) },
         },
       },
       async (request, reply) =>
@@ -111,6 +112,7 @@ export const scheduleRoutes =
       "/schedules",
       {
         schema: {
+          operationId: "listSchedules",
           tags,
           summary: "List schedules, oldest first",
           querystring: Type.Object({
@@ -135,7 +137,13 @@ export const scheduleRoutes =
     app.get(
       "/schedules/:id",
       {
-        schema: { tags, summary: "Get a schedule", params: IdParams, response: { 200: One, ...errors(404) } },
+        schema: {
+          operationId: "getSchedule",
+          tags,
+          summary: "Get a schedule",
+          params: IdParams,
+          response: { 200: One, ...errors(404) },
+        },
       },
       async (request) => ({ schedule: view(await schedules.get(request.params.id)) }),
     );
@@ -144,11 +152,12 @@ export const scheduleRoutes =
       "/schedules/:id",
       {
         schema: {
+          operationId: "updateSchedule",
           tags,
           summary: "Change a schedule (a new cron or zone starts from now)",
           params: IdParams,
           body: SchedulePatchSchema,
-          response: { 200: One, ...errors(400, 404, 409) },
+          response: { 200: One, ...errors(400, 404, 409, 413, 415) },
         },
       },
       async (request) => ({ schedule: view(await schedules.update(request.params.id, request.body)) }),
@@ -158,6 +167,7 @@ export const scheduleRoutes =
       "/schedules/:id",
       {
         schema: {
+          operationId: "deleteSchedule",
           tags,
           summary: "Delete a schedule (its past runs stay)",
           params: IdParams,
@@ -175,6 +185,7 @@ export const scheduleRoutes =
         `/schedules/:id/${verb}`,
         {
           schema: {
+            operationId: `${verb}Schedule`,
             tags,
             summary:
               verb === "pause"
@@ -194,6 +205,7 @@ export const scheduleRoutes =
       "/schedules/:id/trigger",
       {
         schema: {
+          operationId: "triggerSchedule",
           tags,
           summary: "Run the schedule's job now, outside its cron",
           params: IdParams,
@@ -208,12 +220,13 @@ export const scheduleRoutes =
       "/schedules/:id/runs",
       {
         schema: {
+          operationId: "listScheduleRuns",
           tags,
           summary: "The jobs a schedule spawned, newest first (execution history)",
           params: IdParams,
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-            cursor: Type.Optional(Type.String({ pattern: "^[0-9]{1,16}$" })),
+            cursor: Type.Optional(Type.String({ pattern: "^[0-9]{1,15}$" })),
           }),
           response: {
             200: Type.Object({

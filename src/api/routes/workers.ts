@@ -77,6 +77,7 @@ export const workerRoutes =
       "/workers",
       {
         schema: {
+          operationId: "listWorkers",
           tags: ["workers"],
           summary: "Registered workers with their load and status",
           response: { 200: Type.Object({ items: Type.Array(WorkerOut) }) },
@@ -89,6 +90,7 @@ export const workerRoutes =
       "/workers/:id/drain",
       {
         schema: {
+          operationId: "drainWorker",
           tags: ["workers"],
           summary: "Give this worker no new jobs; its running jobs finish",
           params: WorkerId,
@@ -107,6 +109,7 @@ export const workerRoutes =
       "/workers/register",
       {
         schema: {
+          operationId: "registerWorker",
           tags: ["worker protocol"],
           summary: "Register (or re-register) a worker; the id is chosen by the worker and stable",
           body: Type.Object(
@@ -155,6 +158,7 @@ export const workerRoutes =
       "/workers/:id/poll",
       {
         schema: {
+          operationId: "pollForJobs",
           tags: ["worker protocol"],
           summary:
             "Long-poll for up to `slots` jobs; answers at once when jobs are ready, else within waitMs",
@@ -197,6 +201,7 @@ export const workerRoutes =
       "/workers/:id/heartbeat",
       {
         schema: {
+          operationId: "sendHeartbeat",
           tags: ["worker protocol"],
           summary: "Renew the leases of running jobs; answers which to abort and whether to drain",
           params: WorkerId,
@@ -225,6 +230,7 @@ export const workerRoutes =
       "/workers/:id/reports",
       {
         schema: {
+          operationId: "sendReports",
           tags: ["worker protocol"],
           summary:
             "A batch of logs, progress and attempt results; stale reports (lost leases) are listed, not applied",

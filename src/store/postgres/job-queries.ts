@@ -11,6 +11,7 @@ export async function listJobs(sql: Sql, q: JobQuery): Promise<Job[]> {
       ${q.type !== undefined ? sql`AND type = ${q.type}` : sql``}
       ${q.owner !== undefined ? sql`AND owner = ${q.owner}` : sql``}
       ${q.scheduleId !== undefined ? sql`AND schedule_id = ${q.scheduleId}` : sql``}
+      ${q.tag !== undefined ? sql`AND tags @> ${sql.json([q.tag])}` : sql``}
       ${q.beforeSeq !== undefined ? sql`AND seq < ${q.beforeSeq}` : sql``}
       ORDER BY seq DESC LIMIT ${q.limit}`;
   return rows.map(toJob);
@@ -48,6 +49,12 @@ export async function appendLogs(sql: Sql, chunks: LogChunk[]): Promise<void> {
           chunks.map((c) => c.data),
           25,
         )}::text[])`;
+}
+
+export async function logBytes(sql: Sql, jobIds: string[]): Promise<Map<string, number>> {
+  const rows = await sql`SELECT job_id, SUM(octet_length(data))::bigint AS bytes FROM job_logs
+      WHERE job_id = ANY(${sql.array(jobIds, 25)}::text[]) GROUP BY job_id`;
+  return new Map(rows.map((r) => [r.job_id as string, Number(r.bytes)]));
 }
 
 export async function readLogs(

@@ -24,7 +24,16 @@ import type {
 import { claimJobs } from "./claim.ts";
 import { connect, migrate, type Sql } from "./connection.ts";
 import { enqueueJobs } from "./enqueue.ts";
-import { appendLogs, cancelJob, counts, listAttempts, listJobs, readLogs, retryJob } from "./job-queries.ts";
+import {
+  appendLogs,
+  cancelJob,
+  counts,
+  listAttempts,
+  listJobs,
+  logBytes,
+  readLogs,
+  retryJob,
+} from "./job-queries.ts";
 import { toJob, toJobState } from "./rows.ts";
 
 export interface PostgresStoreOptions {
@@ -361,6 +370,10 @@ export class PostgresStore implements Store {
 
   appendLogs(chunks: LogChunk[]): Promise<void> {
     return appendLogs(this.sql, chunks);
+  }
+
+  logBytes(jobIds: string[]): Promise<Map<string, number>> {
+    return logBytes(this.sql, jobIds);
   }
 
   readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]> {

@@ -28,6 +28,7 @@ export function listJobs(db: DatabaseSync, s: Statements, q: JobQuery, held: Sof
         (q.type === undefined || j.type === q.type) &&
         (q.owner === undefined || j.owner === q.owner) &&
         (q.scheduleId === undefined || j.scheduleId === q.scheduleId) &&
+        (q.tag === undefined || j.tags.includes(q.tag)) &&
         (q.beforeSeq === undefined || j.seq < q.beforeSeq),
     );
   return overlay([...sqlRows, ...extra].sort((a, b) => b.seq - a.seq).slice(0, q.limit), held);
@@ -47,6 +48,10 @@ function listRows(db: DatabaseSync, q: JobQuery, excludeSeqs: string | null): Jo
   if (q.type !== undefined) where.push("type = ?") && params.push(q.type);
   if (q.owner !== undefined) where.push("owner = ?") && params.push(q.owner);
   if (q.scheduleId !== undefined) where.push("schedule_id = ?") && params.push(q.scheduleId);
+  // No index on tags: the scan walks seq DESC and stops at LIMIT, so a common tag is cheap; a rare one
+  // reads further (still one page per request, the keyset cursor bounds it from above).
+  if (q.tag !== undefined)
+    where.push("EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)") && params.push(q.tag);
   if (q.beforeSeq !== undefined) where.push("seq < ?") && params.push(q.beforeSeq);
   const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
   params.push(q.limit);
@@ -97,4 +102,14 @@ export function readLogs(s: Statements, jobId: string, afterSeq: number, limit: 
     stream: r.stream as StoredLogChunk["stream"],
     data: r.data as string,
   }));
+}
+
+export function logBytes(db: DatabaseSync, jobIds: string[]): Map<string, number> {
+  const rows = db
+    .prepare(
+      `SELECT job_id, SUM(length(CAST(data AS BLOB))) AS bytes FROM job_logs
+       WHERE job_id IN (SELECT value FROM json_each(?)) GROUP BY job_id`,
+    )
+    .all(JSON.stringify(jobIds));
+  return new Map(rows.map((r) => [r.job_id as string, Number(r.bytes)]));
 }

@@ -30,7 +30,7 @@ import { completeJobs } from "./complete.ts";
 import { migrate, openDatabase, transaction } from "./database.ts";
 import { enqueueJobs } from "./enqueue.ts";
 import { Holding } from "./holding.ts";
-import { counts, listAttempts, listJobs, overlay, readLogs } from "./job-queries.ts";
+import { counts, listAttempts, listJobs, logBytes, overlay, readLogs } from "./job-queries.ts";
 import { toJob, toJobState } from "./rows.ts";
 import { type SoftClaims, seen } from "./soft-claims.ts";
 import { prepare, type Statements } from "./statements.ts";
@@ -342,6 +342,10 @@ export class SqliteStore implements Store {
     transaction(this.#db, () => {
       for (const c of chunks) this.#s.appendLog.run(c.jobId, c.jobId, c.at, c.stream, c.data);
     });
+  }
+
+  async logBytes(jobIds: string[]): Promise<Map<string, number>> {
+    return logBytes(this.#db, jobIds);
   }
 
   async readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]> {
