@@ -21,7 +21,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { jobLogRoutes } from "./routes/job-logs.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { type MetricsProvider, metricsRoutes } from "./routes/metrics.ts";
-import { ErrorBody, JobView } from "./schemas.ts";
+import { JobView } from "./schemas.ts";
 import { typeboxValidatorCompiler } from "./validation.ts";
 
 export interface AppOptions {
@@ -45,7 +45,6 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
   // Before swagger's own onRoute hook, so the document shows what the rules add.
   installRouteRules(app);
 
-  app.addSchema(ErrorBody);
   app.addSchema(JobView);
   await app.register(swagger, {
     openapi: {

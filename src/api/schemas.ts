@@ -16,8 +16,7 @@ const errorShape = {
     details: Type.Optional(Type.Unknown()),
   }),
 };
-export const ErrorBody = Type.Object(errorShape, { $id: "ErrorBody" });
-/** The same shape without $id, for inline use in route responses (typed by the type provider). */
+/** The error body, inline in every route response (typed by the type provider). */
 const ErrorResponse = Type.Object(errorShape, { description: "Error" });
 
 export const JobErrorSchema = Nullable(

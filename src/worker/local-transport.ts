@@ -84,8 +84,13 @@ export class LocalTransport implements WorkerTransport {
     const failed = this.#failed;
     this.#completed = [];
     this.#failed = [];
-    if (completed.length > 0) this.#track(this.#afterLogs(() => this.#engine.complete(completed)));
-    if (failed.length > 0) this.#track(this.#afterLogs(() => this.#engine.fail(failed)));
+    // A job's last progress goes before its end: written after it, the report finds the job no longer
+    // running and is dropped, so a handler's progress(100) just before it returns was lost.
+    // A failed progress write (already reported by #track) must not hold the end back.
+    const progress = this.#flushProgress()?.catch(() => undefined);
+    const after = <T>(fn: () => Promise<T>) => this.#afterLogs(progress ? () => progress.then(fn) : fn);
+    if (completed.length > 0) this.#track(after(() => this.#engine.complete(completed)));
+    if (failed.length > 0) this.#track(after(() => this.#engine.fail(failed)));
   }
 
   #afterLogs<T>(fn: () => Promise<T>): Promise<T> {
@@ -112,11 +117,16 @@ export class LocalTransport implements WorkerTransport {
     this.#progressTimer = setTimeout(() => this.#flushProgress(), 100);
   }
 
-  #flushProgress(): void {
+  /** Writes the pending progress now; the write, when there was any, for callers that must follow it. */
+  #flushProgress(): Promise<void> | null {
+    if (this.#progressTimer) clearTimeout(this.#progressTimer);
     this.#progressTimer = null;
     const items = [...this.#progress.values()];
     this.#progress = new Map();
-    if (items.length > 0) this.#track(this.#engine.progress(items));
+    if (items.length === 0) return null;
+    const written = this.#engine.progress(items);
+    this.#track(written);
+    return written;
   }
 
   onCancel(fn: (jobIds: string[]) => void): () => void {
@@ -125,10 +135,7 @@ export class LocalTransport implements WorkerTransport {
 
   async flush(): Promise<void> {
     if (this.#reportScheduled) this.#sendReports();
-    if (this.#progressTimer) {
-      clearTimeout(this.#progressTimer);
-      this.#flushProgress();
-    }
+    if (this.#progressTimer) this.#flushProgress();
     await this.#logs.drain();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }

@@ -122,6 +122,7 @@ export const metricsRoutes =
           tags: ["system"],
           summary: "Prometheus metrics",
           produces: ["text/plain"],
+          response: { 200: Type.String({ description: "Prometheus text exposition format" }) },
         },
       },
       async (_req, reply) => {
