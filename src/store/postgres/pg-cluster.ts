@@ -64,18 +64,19 @@ export class PgClusterStore implements ClusterStore {
   async upsertWorker(
     w: Omit<WorkerRecord, "draining" | "registeredAt">,
   ): Promise<{ worker: WorkerRecord; previousInstance: string | null }> {
-    const sql = this.#sql;
-    // FOR UPDATE: a registration racing this one waits, then reads the instance this one stored.
-    const [row] = await sql`WITH before AS (SELECT instance FROM workers WHERE id = ${w.id} FOR UPDATE)
-      INSERT INTO workers (id, labels, capacity, running, types, queues, version, instance, registered_at, last_seen_at)
-      VALUES (${w.id}, ${sql.json(w.labels)}, ${w.capacity}, ${w.running}, ${sql.json(w.types)},
-        ${w.queues === null ? null : sql.json(w.queues)}, ${w.version}, ${w.instance}, ${w.lastSeenAt}, ${w.lastSeenAt})
-      ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capacity = excluded.capacity, running = excluded.running,
-        types = excluded.types, queues = excluded.queues, version = excluded.version, instance = excluded.instance,
-        last_seen_at = excluded.last_seen_at
-      RETURNING *, (SELECT instance FROM before) AS previous_instance`;
-    const { previous_instance, ...worker } = row!;
-    return { worker: toWorker(worker), previousInstance: (previous_instance as string | null) ?? null };
+    // The row lock makes a racing registration wait, then read the instance this one stored.
+    return this.#sql.begin(async (sql) => {
+      const [before] = await sql`SELECT instance FROM workers WHERE id = ${w.id} FOR UPDATE`;
+      const [row] =
+        await sql`INSERT INTO workers (id, labels, capacity, running, types, queues, version, instance, registered_at, last_seen_at)
+        VALUES (${w.id}, ${sql.json(w.labels)}, ${w.capacity}, ${w.running}, ${sql.json(w.types)},
+          ${w.queues === null ? null : sql.json(w.queues)}, ${w.version}, ${w.instance}, ${w.lastSeenAt}, ${w.lastSeenAt})
+        ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capacity = excluded.capacity, running = excluded.running,
+          types = excluded.types, queues = excluded.queues, version = excluded.version, instance = excluded.instance,
+          last_seen_at = excluded.last_seen_at
+        RETURNING *`;
+      return { worker: toWorker(row!), previousInstance: (before?.instance as string | null) ?? null };
+    });
   }
 
   async touchWorker(id: string, running: number, now: number): Promise<WorkerRecord | null> {
