@@ -24,6 +24,8 @@ export interface Registration {
   queues: string[] | null;
   version: string | null;
   running?: number;
+  /** Random per worker process (see docs/worker-protocol.md, "Registration instance"). */
+  instance?: string | null;
 }
 
 export interface Reports {
@@ -63,8 +65,15 @@ export class WorkerService {
     return Math.max(200, Math.min(Math.floor(this.#engine.leaseMs / 3), 5000));
   }
 
+  /**
+   * Registers a worker. When the id was last registered by another instance, that process is gone
+   * (restarted after a crash): its attempts are ended now as WORKER_LOST, through the same store
+   * transition as any dead worker's, before the new process can claim anything under the id. The same
+   * instance registering again (after a network blip, or a server restart) keeps its leases.
+   */
   async register(r: Registration): Promise<WorkerRecord> {
-    const record = await this.#cluster.upsertWorker({
+    const instance = r.instance ?? null;
+    const { worker: record, previousInstance } = await this.#cluster.upsertWorker({
       id: r.id,
       labels: r.labels,
       capacity: r.capacity,
@@ -72,8 +81,11 @@ export class WorkerService {
       types: r.types,
       queues: r.queues,
       version: r.version,
+      instance,
       lastSeenAt: this.#engine.clock.now(),
     });
+    if (instance !== null && previousInstance !== null && previousInstance !== instance)
+      await this.#engine.reapWorkers([r.id], "WORKER_LOST");
     this.#known.set(record.id, record);
     for (const t of r.types) this.#engine.catalog.add(t);
     return record;

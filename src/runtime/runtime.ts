@@ -2,6 +2,7 @@
  * A Bosun runtime: store + bus + engine + executors + (optionally) the local worker pool. The SDK embeds
  * one; `bosun start` and `bosun server` wrap one in the HTTP API (runtime/server.ts).
  */
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { type Logger, pino } from "pino";
 import { AlertService } from "../alerts/alert-service.ts";
@@ -216,6 +217,7 @@ export class Runtime {
         capacity: concurrency,
         types: [...executors.keys()],
         queues: null,
+        instance: randomUUID(),
       },
       transport: new LocalTransport(this.engine, this.workers, (err) =>
         this.logger.error({ err }, "local worker report failed"),

@@ -21,6 +21,8 @@ export interface WorkerRecord {
   queues: string[] | null;
   draining: boolean;
   version: string | null;
+  /** Random id of the worker process that registered last (null: a worker that sends none). */
+  instance: string | null;
   registeredAt: number;
   lastSeenAt: number;
 }
@@ -44,7 +46,14 @@ export interface ClusterStore {
   releaseLease(name: string, nodeId: string): Promise<void>;
   getLease(name: string): Promise<LeaseState>;
 
-  upsertWorker(w: Omit<WorkerRecord, "draining" | "registeredAt">): Promise<WorkerRecord>;
+  /**
+   * Registers a worker or updates its registration. `previousInstance` is the instance stored before this
+   * call (null when the worker is new or sent none), read in the same statement so that two
+   * registrations cannot both miss a change of process.
+   */
+  upsertWorker(
+    w: Omit<WorkerRecord, "draining" | "registeredAt">,
+  ): Promise<{ worker: WorkerRecord; previousInstance: string | null }>;
   /** Heartbeat of a worker; null when it is not registered (it must register again). */
   touchWorker(id: string, running: number, now: number): Promise<WorkerRecord | null>;
   getWorker(id: string): Promise<WorkerRecord | null>;

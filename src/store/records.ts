@@ -33,6 +33,7 @@ export const decodeWorker = (r: Row, json: JsonColumn): WorkerRecord => ({
   queues: r.queues == null ? null : json(r.queues),
   draining: bool(r.draining),
   version: str(r.version),
+  instance: str(r.instance),
   registeredAt: Number(r.registered_at),
   lastSeenAt: Number(r.last_seen_at),
 });

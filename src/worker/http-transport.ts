@@ -146,6 +146,7 @@ export class HttpTransport implements WorkerTransport {
       queues: id.queues,
       running: this.#running,
       version: this.#o.version,
+      instance: id.instance,
     });
     this.heartbeatMs = res.heartbeatMs;
     this.#o.logger.info({ server: this.server, workerId: id.workerId }, "registered");

@@ -16,7 +16,6 @@ export class LocalTransport implements WorkerTransport {
   readonly #workers: WorkerService;
   readonly #onError: (err: unknown) => void;
   #identity: WorkerIdentity | null = null;
-  #running = 0;
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #logs: Batcher<LogChunk, undefined>;
   #progress = new Map<string, { jobId: string; attempt: number; progress: number }>();
@@ -49,12 +48,12 @@ export class LocalTransport implements WorkerTransport {
       types: identity.types,
       queues: identity.queues,
       version: null,
+      instance: identity.instance ?? null,
     });
     return { heartbeatMs: this.#workers.heartbeatMs };
   }
 
   async poll(args: PollArgs): Promise<Claim[]> {
-    this.#running = args.running;
     const { jobs, drain } = await this.#workers.poll(this.#identity!.workerId, args);
     // A drained pool idles instead of spinning; the heartbeat keeps its registration fresh.
     if (drain) await sleep(Math.min(args.waitMs, 1000), args.signal);
@@ -101,8 +100,10 @@ export class LocalTransport implements WorkerTransport {
     await this.#engine.release(items);
   }
 
+  // The running count is the leases renewed here (running and prefetched, as a remote worker counts
+  // them): the count of the last poll is stale once a full pool stops polling.
   async heartbeat(jobIds: string[]): Promise<string[]> {
-    const { abort } = await this.#workers.heartbeat(this.#identity!.workerId, jobIds, this.#running);
+    const { abort } = await this.#workers.heartbeat(this.#identity!.workerId, jobIds, jobIds.length);
     return abort;
   }
 

@@ -14,6 +14,12 @@ export interface WorkerIdentity {
   types: string[];
   /** Only these queues, or all when null. */
   queues: string[] | null;
+  /**
+   * Random per process start (a UUID), sent with every registration: when the server sees another
+   * instance under this worker id, the previous process is dead and its leases are ended at once.
+   * Omitted by workers that predate it (their jobs wait for their leases to expire).
+   */
+  instance?: string;
 }
 
 export interface PollArgs {

@@ -5,13 +5,25 @@
  * kill -9 of the process that started it.
  */
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { api, startBosun, waitDone } from "../helpers/bosun-process.ts";
+import { api, type BosunProcess, startBosun, waitDone } from "../helpers/bosun-process.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 
 type Job = { id: string; status: string; result?: { stdout: string } };
+
+/** Pids of live processes whose command line contains `marker` (from /proc, so nothing is missed). */
+async function processesWith(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(marker)) pids.push(Number(entry));
+  }
+  return pids;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -104,5 +116,54 @@ describe("job processes", () => {
     }
     await waitUntil(() => pids.every((pid) => !alive(pid)), { timeoutMs: 2000 });
     await dir.remove();
+  });
+
+  it("die with a remote worker: kill -9 of bosun worker ends the attempt's command and its children", async () => {
+    const dir = await tempDir();
+    // Unique sleep lengths mark the attempt's processes: the shell's command line and both sleeps carry it.
+    const marker = `30.${randomBytes(4).readUInt32BE() % 1_000_000}`;
+    const bosun = await startBosun([
+      "start",
+      "--port",
+      "0",
+      "--data",
+      join(dir.path, "data"),
+      "--concurrency",
+      "0",
+    ]);
+    let worker: BosunProcess | null = null;
+    try {
+      worker = await startBosun(
+        [
+          "worker",
+          "--server",
+          bosun.url,
+          "--id",
+          "w1",
+          "--concurrency",
+          "1",
+          "--work-dir",
+          join(dir.path, "work"),
+        ],
+        { readyLine: "worker is up" },
+      );
+      const res = await api<{ job: Job }>(bosun.url, "POST", "/api/v1/jobs", {
+        type: "shell",
+        payload: { command: `sleep ${marker}1 & sleep ${marker}2` },
+        maxAttempts: 1,
+      });
+      assert.equal(res.status, 201);
+      // The supervising shell and the two sleeps.
+      await waitUntil(async () => (await processesWith(marker)).length >= 3, { what: "the job's processes" });
+      await worker.kill("SIGKILL");
+      await waitUntil(async () => (await processesWith(marker)).length === 0, {
+        timeoutMs: 2000,
+        what: "no process of the attempt alive",
+      });
+    } finally {
+      await worker?.kill("SIGKILL");
+      await bosun.kill();
+      await dir.remove();
+    }
   });
 });

@@ -1,4 +1,5 @@
 /** In-process servers and HTTP workers for integration tests: real sockets, real SQLite or PostgreSQL. */
+import { randomUUID } from "node:crypto";
 import { pino } from "pino";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import type { Executor } from "../../src/executors/executor.ts";
@@ -59,6 +60,7 @@ export async function startWorker(opts: {
       capacity: opts.capacity,
       types: [...executors.keys()],
       queues: null,
+      instance: randomUUID(),
     },
     transport,
     executors,

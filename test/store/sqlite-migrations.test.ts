@@ -1,7 +1,8 @@
 /**
  * Shipped migrations are never edited: a file created by an older release has them recorded as applied
  * and only ever runs the numbers it lacks. These open databases as older releases left them (001–003:
- * before staged cron fires; 001–004: before single-write completions) and check that the current Bosun
+ * before staged cron fires; 001–004: before single-write completions; 001–005: before worker
+ * registration instances) and check that the current Bosun
  * upgrades them in place.
  */
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { it } from "node:test";
 import { migrate, openDatabase } from "../../src/store/sqlite/database.ts";
+import { SqliteClusterStore } from "../../src/store/sqlite/sqlite-cluster.ts";
 import { SqliteScheduleStore } from "../../src/store/sqlite/sqlite-schedules.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { tempDir } from "../helpers/wait.ts";
@@ -45,7 +47,7 @@ it("upgrades a database made before migration 004: held fires and the schedule i
     before.close();
 
     const db = openDatabase({ file, durability: "normal" });
-    assert.deepEqual(migrate(db), [4, 5]);
+    assert.deepEqual(migrate(db), [4, 5, 6]);
     assert.deepEqual(migrate(db), []);
     const indexes = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (?, ?, ?, ?) ORDER BY name")
@@ -85,7 +87,7 @@ it("upgrades a file from before migration 005 and reads its completed attempt on
     const store = new SqliteStore({ file });
     try {
       assert.equal(store.recoveredFromCrash, false);
-      assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 5);
+      assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 6);
       assert.deepEqual(
         (await store.listAttempts("j1")).map((a) => [a.attempt, a.status, a.exitCode, a.httpStatus]),
         [
@@ -96,6 +98,35 @@ it("upgrades a file from before migration 005 and reads its completed attempt on
     } finally {
       await store.close();
     }
+  } finally {
+    await dir.remove();
+  }
+});
+
+it("upgrades a file from before migration 006: a registered worker has no instance, so none is replaced", async () => {
+  const dir = await tempDir();
+  try {
+    const { db } = openAsReleased(dir.path, 5);
+    db.prepare(`INSERT INTO workers (id, labels, capacity, running, types, queues, version, registered_at,
+      last_seen_at) VALUES ('w1', '{}', 1, 0, '["sleep"]', NULL, '0.1.0', ?, ?)`).run(T0, T0);
+    assert.deepEqual(migrate(db), [6]);
+    const cluster = new SqliteClusterStore(db);
+    assert.equal((await cluster.getWorker("w1"))?.instance, null);
+    const { worker, previousInstance } = await cluster.upsertWorker({
+      id: "w1",
+      labels: {},
+      capacity: 1,
+      running: 0,
+      types: ["sleep"],
+      queues: null,
+      version: "0.2.0",
+      instance: "new-process",
+      lastSeenAt: T0 + 1,
+    });
+    assert.equal(previousInstance, null);
+    assert.equal(worker.instance, "new-process");
+    assert.equal(worker.registeredAt, T0);
+    db.close();
   } finally {
     await dir.remove();
   }

@@ -121,6 +121,14 @@ export const workerRoutes =
               queues: Type.Optional(Type.Union([Type.Null(), Type.Array(Type.String())])),
               running: Type.Optional(Type.Integer({ minimum: 0 })),
               version: Type.Optional(Type.String({ maxLength: 100 })),
+              instance: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  maxLength: 100,
+                  description:
+                    "Random per worker process start. A registration with another instance than the id's last one means the previous process died: its running attempts end at once as WORKER_LOST and are retried per their policy. The same instance registering again keeps its jobs. Without it, a dead process's jobs wait for their leases to expire.",
+                }),
+              ),
             },
             { additionalProperties: false },
           ),
@@ -144,6 +152,7 @@ export const workerRoutes =
           queues: b.queues ?? null,
           version: b.version ?? null,
           running: b.running ?? 0,
+          instance: b.instance ?? null,
         });
         return {
           worker: workerView(workers.view(record)),

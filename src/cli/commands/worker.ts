@@ -4,7 +4,7 @@
  * HTTP to the server, and waits for the server when it is not up yet. SIGTERM/SIGINT stop it gracefully.
  * Its environment (BOSUN_URL, BOSUN_TOKEN, what jobs inherit) is read by config, like the server's.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -74,6 +74,7 @@ export async function runWorker(flags: WorkerFlags, globalServer?: string): Prom
       capacity: concurrency,
       types: [...executors.keys()],
       queues: flags.queues ? flags.queues.split(",").map((q) => q.trim()) : null,
+      instance: randomUUID(),
     },
     transport,
     executors,

@@ -61,16 +61,22 @@ export class PgClusterStore implements ClusterStore {
       : { holder: null, expiresAt: null };
   }
 
-  async upsertWorker(w: Omit<WorkerRecord, "draining" | "registeredAt">): Promise<WorkerRecord> {
-    const sql = this.#sql;
-    const [row] =
-      await sql`INSERT INTO workers (id, labels, capacity, running, types, queues, version, registered_at, last_seen_at)
-      VALUES (${w.id}, ${sql.json(w.labels)}, ${w.capacity}, ${w.running}, ${sql.json(w.types)},
-        ${w.queues === null ? null : sql.json(w.queues)}, ${w.version}, ${w.lastSeenAt}, ${w.lastSeenAt})
-      ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capacity = excluded.capacity, running = excluded.running,
-        types = excluded.types, queues = excluded.queues, version = excluded.version, last_seen_at = excluded.last_seen_at
-      RETURNING *`;
-    return toWorker(row!);
+  async upsertWorker(
+    w: Omit<WorkerRecord, "draining" | "registeredAt">,
+  ): Promise<{ worker: WorkerRecord; previousInstance: string | null }> {
+    // The row lock makes a racing registration wait, then read the instance this one stored.
+    return this.#sql.begin(async (sql) => {
+      const [before] = await sql`SELECT instance FROM workers WHERE id = ${w.id} FOR UPDATE`;
+      const [row] =
+        await sql`INSERT INTO workers (id, labels, capacity, running, types, queues, version, instance, registered_at, last_seen_at)
+        VALUES (${w.id}, ${sql.json(w.labels)}, ${w.capacity}, ${w.running}, ${sql.json(w.types)},
+          ${w.queues === null ? null : sql.json(w.queues)}, ${w.version}, ${w.instance}, ${w.lastSeenAt}, ${w.lastSeenAt})
+        ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capacity = excluded.capacity, running = excluded.running,
+          types = excluded.types, queues = excluded.queues, version = excluded.version, instance = excluded.instance,
+          last_seen_at = excluded.last_seen_at
+        RETURNING *`;
+      return { worker: toWorker(row!), previousInstance: (before?.instance as string | null) ?? null };
+    });
   }
 
   async touchWorker(id: string, running: number, now: number): Promise<WorkerRecord | null> {

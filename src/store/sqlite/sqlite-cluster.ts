@@ -62,26 +62,33 @@ export class SqliteClusterStore implements ClusterStore {
       : { holder: null, expiresAt: null };
   }
 
-  async upsertWorker(w: Omit<WorkerRecord, "draining" | "registeredAt">): Promise<WorkerRecord> {
-    const row = this.#db
-      .prepare(`INSERT INTO workers (id, labels, capacity, running, types, queues, version, registered_at, last_seen_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capacity = excluded.capacity,
-          running = excluded.running, types = excluded.types, queues = excluded.queues,
-          version = excluded.version, last_seen_at = excluded.last_seen_at
-        RETURNING *`)
-      .get(
-        w.id,
-        JSON.stringify(w.labels),
-        w.capacity,
-        w.running,
-        JSON.stringify(w.types),
-        w.queues === null ? null : JSON.stringify(w.queues),
-        w.version,
-        w.lastSeenAt,
-        w.lastSeenAt,
-      );
-    return toWorker(row!);
+  async upsertWorker(
+    w: Omit<WorkerRecord, "draining" | "registeredAt">,
+  ): Promise<{ worker: WorkerRecord; previousInstance: string | null }> {
+    return transaction(this.#db, () => {
+      const before = this.#db.prepare("SELECT instance FROM workers WHERE id = ?").get(w.id);
+      const row = this.#db
+        .prepare(`INSERT INTO workers (id, labels, capacity, running, types, queues, version, instance,
+            registered_at, last_seen_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capacity = excluded.capacity,
+            running = excluded.running, types = excluded.types, queues = excluded.queues,
+            version = excluded.version, instance = excluded.instance, last_seen_at = excluded.last_seen_at
+          RETURNING *`)
+        .get(
+          w.id,
+          JSON.stringify(w.labels),
+          w.capacity,
+          w.running,
+          JSON.stringify(w.types),
+          w.queues === null ? null : JSON.stringify(w.queues),
+          w.version,
+          w.instance,
+          w.lastSeenAt,
+          w.lastSeenAt,
+        );
+      return { worker: toWorker(row!), previousInstance: (before?.instance as string | null) ?? null };
+    });
   }
 
   async touchWorker(id: string, running: number, now: number): Promise<WorkerRecord | null> {
