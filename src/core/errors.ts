@@ -18,6 +18,8 @@ export const ERRORS = {
   WORKER_NOT_FOUND: { status: 404, message: "No worker has this id" },
   ROUTE_NOT_FOUND: { status: 404, message: "No such route" },
   INVALID_STATE: { status: 409, message: "The resource's state does not allow this" },
+  INVALID_TRANSITION: { status: 409, message: "The job lifecycle has no such transition" },
+  EVENTS_EXPIRED: { status: 410, message: "The change feed no longer holds events that old" },
   LEASE_LOST: { status: 409, message: "The lease on this job is no longer held" },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "The content type is not supported" },

@@ -9,6 +9,7 @@
  */
 import type { Attempt, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../core/job.ts";
 import type { WaitingWorker, WorkerFit } from "../core/placement.ts";
+import type { FeedBounds, FeedEvent } from "./feed.ts";
 
 export interface StoreFeatures {
   /** Several processes may share this store (PostgreSQL); SQLite is single-node. */
@@ -141,4 +142,10 @@ export interface Store {
   /** Bytes (UTF-8) of log already stored per job, for the per-job cap (engine/log-cap.ts). */
   logBytes(jobIds: string[]): Promise<Map<string, number>>;
   readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]>;
+
+  /** The change feed (store/feed.ts): changes after `afterSeq`, in sequence order. */
+  readFeed(afterSeq: number, limit: number): Promise<FeedEvent[]>;
+  feedBounds(): Promise<FeedBounds>;
+  /** Deletes up to `limit` of the oldest changes made before `before`; returns how many went. */
+  pruneFeed(before: number, limit: number): Promise<number>;
 }

@@ -47,7 +47,7 @@ it("upgrades a database made before migration 004: held fires and the schedule i
     before.close();
 
     const db = openDatabase({ file, durability: "normal" });
-    assert.deepEqual(migrate(db), [4, 5, 6]);
+    assert.deepEqual(migrate(db), [4, 5, 6, 7]);
     assert.deepEqual(migrate(db), []);
     const indexes = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (?, ?, ?, ?) ORDER BY name")
@@ -87,7 +87,7 @@ it("upgrades a file from before migration 005 and reads its completed attempt on
     const store = new SqliteStore({ file });
     try {
       assert.equal(store.recoveredFromCrash, false);
-      assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 6);
+      assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 7);
       assert.deepEqual(
         (await store.listAttempts("j1")).map((a) => [a.attempt, a.status, a.exitCode, a.httpStatus]),
         [
@@ -109,7 +109,7 @@ it("upgrades a file from before migration 006: a registered worker has no instan
     const { db } = openAsReleased(dir.path, 5);
     db.prepare(`INSERT INTO workers (id, labels, capacity, running, types, queues, version, registered_at,
       last_seen_at) VALUES ('w1', '{}', 1, 0, '["sleep"]', NULL, '0.1.0', ?, ?)`).run(T0, T0);
-    assert.deepEqual(migrate(db), [6]);
+    assert.deepEqual(migrate(db), [6, 7]);
     const cluster = new SqliteClusterStore(db);
     assert.equal((await cluster.getWorker("w1"))?.instance, null);
     const { worker, previousInstance } = await cluster.upsertWorker({

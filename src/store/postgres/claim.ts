@@ -15,8 +15,10 @@ import {
   type WaitingWorker,
   type WorkerFit,
 } from "../../core/placement.ts";
+import { change, type NewFeedEvent } from "../feed.ts";
 import type { ClaimRequest, PeerWorker } from "../store.ts";
 import type { Sql } from "./connection.ts";
+import { appendFeed } from "./feed.ts";
 
 type Row = Record<string, unknown>;
 
@@ -36,22 +38,46 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
     leaseExpiresAt: leaseUntil,
     scheduledTime: r.scheduled_time == null ? null : Number(r.scheduled_time),
   });
+  const claimed = (r: Row, workerId: string): NewFeedEvent =>
+    change(
+      "claim",
+      "queued",
+      "running",
+      {
+        id: r.id as string,
+        owner: r.owner as string,
+        queue: r.queue as string,
+        type: r.type as string,
+        scheduleId: (r.schedule_id as string | null) ?? null,
+        attempts: Number(r.attempts),
+        workerId,
+      },
+      req.now,
+    );
   const peers = req.peers ?? [];
   if (workers.length === 1 && peers.length === 0) {
     // One waiter: a single statement; jsonb containment (constraints <@ labels) is the placement rule.
     const w = workers[0]!;
-    const rows =
-      await sql`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ${w.workerId},
+    const rows = await sql.begin(async (tx) => {
+      const got =
+        await tx`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ${w.workerId},
           started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
         WHERE seq IN (
           SELECT seq FROM jobs WHERE ${fitFilter(sql, [w])}
           ORDER BY priority DESC, seq LIMIT ${w.slots} FOR UPDATE SKIP LOCKED)
-        RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time`;
+        RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time, owner, schedule_id`;
+      await appendFeed(
+        tx,
+        got.map((r) => claimed(r, w.workerId)),
+      );
+      return got;
+    });
     return rows.map((r) => toClaim(r, w.workerId));
   }
   let leftForPeers = 0;
   const claims = await sql.begin(async (tx) => {
     const out: Claim[] = [];
+    const feed: NewFeedEvent[] = [];
     let others = await peerLoads(tx, peers);
     let mine: WaitingWorker[] = workers;
     const seen: number[] = [];
@@ -78,7 +104,7 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
       const ours = [...placed].filter(([, w]) => waiterIds.has(w));
       leftForPeers += placed.size - ours.length;
       if (ours.length > 0) {
-        const claimed =
+        const claimedRows =
           await tx`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = p.worker_id,
               started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
             FROM unnest(${tx.array(
@@ -90,8 +116,11 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
             )}::text[])
               AS p(seq, worker_id)
             WHERE jobs.seq = p.seq
-            RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id, jobs.scheduled_time`;
-        for (const r of claimed) out.push(toClaim(r, r.worker_id as string));
+            RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id, jobs.scheduled_time, jobs.owner, jobs.schedule_id`;
+        for (const r of claimedRows) {
+          out.push(toClaim(r, r.worker_id as string));
+          feed.push(claimed(r, r.worker_id as string));
+        }
       }
       if (rows.length < total) break;
       const given = new Map<string, number>();
@@ -103,6 +132,7 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
       mine = mine.map(less).filter((w) => w.slots > 0);
       others = others.map(less).filter((w) => w.slots > 0);
     }
+    await appendFeed(tx, feed);
     return out;
   });
   if (leftForPeers > 0) req.onLeftForPeers?.(leftForPeers);

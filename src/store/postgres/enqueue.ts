@@ -1,12 +1,14 @@
 /**
- * Enqueue on PostgreSQL: one multi-row INSERT in one autocommit statement on `durable`, a pool whose
- * sessions commit synchronously (Bosun's other sessions do not): an accepted job is on disk when the API
- * answers, in one round trip.
+ * Enqueue on PostgreSQL: one multi-row INSERT and its changes in the feed, in one transaction on
+ * `durable`, a pool whose sessions commit synchronously (Bosun's other sessions do not): an accepted job
+ * is on disk when the API answers.
  */
 import type postgres from "postgres";
 import type { NewJob } from "../../core/job.ts";
+import { change } from "../feed.ts";
 import type { EnqueueOutcome } from "../store.ts";
 import type { Sql } from "./connection.ts";
+import { appendFeed } from "./feed.ts";
 import { jsonOrNull, toJob } from "./rows.ts";
 
 export async function enqueueJobs(
@@ -39,7 +41,17 @@ export async function enqueueJobs(
     schedule_id: j.scheduleId,
     scheduled_time: j.scheduledTime,
   }));
-  const inserted = await durable`INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *`;
+  const inserted = await durable.begin(async (tx) => {
+    const created = await tx`INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *`;
+    await appendFeed(
+      tx,
+      created.map((r) => {
+        const job = toJob(r);
+        return change("enqueue", null, job.status, job, now);
+      }),
+    );
+    return created;
+  });
   const byId = new Map(inserted.map((r) => [r.id as string, r]));
   // Conflicts (idempotency key, schedule fire) read the row that won, committed before our INSERT.
   for (const j of jobs) {

@@ -1,7 +1,9 @@
 /** The PostgreSQL job store's reads (lists, counts, attempts, logs) and manual changes (cancel, retry). */
-import type { Attempt, Job } from "../../core/job.ts";
+import type { Attempt, Job, JobStatus } from "../../core/job.ts";
+import { change } from "../feed.ts";
 import type { ChangeOutcome, JobCounts, JobQuery, LogChunk, StoredLogChunk } from "../store.ts";
 import type { Sql } from "./connection.ts";
+import { appendFeed } from "./feed.ts";
 import { toAttempt, toJob } from "./rows.ts";
 
 export async function listJobs(sql: Sql, q: JobQuery): Promise<Job[]> {
@@ -82,14 +84,16 @@ export function cancelJob(sql: Sql, id: string, now: number): Promise<ChangeOutc
     if (job.status === "completed" || job.status === "failed" || job.status === "cancelled")
       return { ok: false, reason: "invalid_state", job } as const;
     const error = { code: "CANCELLED", message: "The job was cancelled" };
-    const [updated] =
+    const [row2] =
       await tx`UPDATE jobs SET status = 'cancelled', error = ${sql.json(error)}, finished_at = ${now},
         updated_at = ${now}, lease_expires_at = NULL WHERE id = ${id} RETURNING *`;
+    const updated = toJob(row2!);
     if (job.status === "running")
       await tx`INSERT INTO job_attempts (job_id, attempt, status, started_at, finished_at, worker_id, error)
           VALUES (${id}, ${job.attempts}, 'cancelled', ${job.startedAt ?? now}, ${now}, ${job.workerId}, ${sql.json(error)})
           ON CONFLICT (job_id, attempt) DO NOTHING`;
-    return { ok: true, job: toJob(updated!) } as const;
+    await appendFeed(tx, [change("cancel", job.status, "cancelled", updated, now, "CANCELLED")]);
+    return { ok: true, job: updated } as const;
   });
 }
 
@@ -99,9 +103,11 @@ export function retryJob(sql: Sql, id: string, now: number): Promise<ChangeOutco
     if (!row) return { ok: false, reason: "not_found" } as const;
     if (row.status !== "failed" && row.status !== "cancelled")
       return { ok: false, reason: "invalid_state", job: toJob(row) } as const;
-    const [updated] = await tx`UPDATE jobs SET status = 'queued', run_at = ${now}, updated_at = ${now},
+    const [row2] = await tx`UPDATE jobs SET status = 'queued', run_at = ${now}, updated_at = ${now},
           finished_at = NULL, error = NULL, result = NULL, worker_id = NULL, max_attempts = attempts + attempt_budget
         WHERE id = ${id} RETURNING *`;
-    return { ok: true, job: toJob(updated!) } as const;
+    const updated = toJob(row2!);
+    await appendFeed(tx, [change("retry", row.status as JobStatus, "queued", updated, now)]);
+    return { ok: true, job: updated } as const;
   });
 }

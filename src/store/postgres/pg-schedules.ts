@@ -12,9 +12,12 @@ import type {
   ScheduleRun,
   ScheduleStore,
 } from "../../scheduler/schedule-store.ts";
+import { change } from "../feed.ts";
 import { decodeAlert, decodeRun, decodeSchedule, parsedJson } from "../records.ts";
 import type { Sql } from "./connection.ts";
+import { appendFeed } from "./feed.ts";
 import type { PostgresStore } from "./postgres-store.ts";
+import { toJobState } from "./rows.ts";
 
 type Row = Record<string, unknown>;
 const toSchedule = (r: Row): Schedule => decodeSchedule(r, parsedJson);
@@ -174,11 +177,17 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
     if (scheduleIds.length === 0) return 0;
     // Under READ COMMITTED a row promoted or claimed while this waits for its lock is re-checked against
     // the WHERE and kept: only fires still staged go.
-    return (
-      await this.#sql`DELETE FROM jobs
-        WHERE schedule_id = ANY(${this.#sql.array(scheduleIds, TEXT)}::text[]) AND scheduled_time > ${now}
-          AND status = 'scheduled' AND attempts = 0 AND started_at IS NULL`
-    ).count;
+    return this.#sql.begin(async (tx) => {
+      const gone = await tx`DELETE FROM jobs
+        WHERE schedule_id = ANY(${tx.array(scheduleIds, TEXT)}::text[]) AND scheduled_time > ${now}
+          AND status = 'scheduled' AND attempts = 0 AND started_at IS NULL
+        RETURNING id, queue, type, owner, schedule_id, attempts, worker_id`;
+      await appendFeed(
+        tx,
+        gone.map((r) => change("discard", "scheduled", null, toJobState(r), now)),
+      );
+      return gone.length;
+    });
   }
 
   async runs(scheduleId: string, opts: { limit: number; beforeSeq?: number }): Promise<ScheduleRun[]> {

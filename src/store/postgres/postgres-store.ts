@@ -7,6 +7,8 @@
 import type postgres from "postgres";
 import { decideAfterFailure } from "../../core/backoff.ts";
 import type { Attempt, Backoff, Claim, Job, JobState, NewJob } from "../../core/job.ts";
+import { failureEvent } from "../../core/lifecycle.ts";
+import { change, type FeedBounds, type FeedEvent } from "../feed.ts";
 import type {
   ChangeOutcome,
   ClaimRequest,
@@ -24,6 +26,7 @@ import type {
 import { claimJobs } from "./claim.ts";
 import { connect, migrate, type Sql } from "./connection.ts";
 import { enqueueJobs } from "./enqueue.ts";
+import { appendFeed, feedBounds, pruneFeed, readFeed } from "./feed.ts";
 import {
   appendLogs,
   cancelJob,
@@ -104,9 +107,15 @@ export class PostgresStore implements Store {
   }
 
   async promoteDue(now: number): Promise<number> {
-    const r = await this.sql`UPDATE jobs SET status = 'queued', updated_at = ${now}
-      WHERE status = 'scheduled' AND run_at <= ${now}`;
-    return r.count;
+    return this.sql.begin(async (tx) => {
+      const rows = await tx`UPDATE jobs SET status = 'queued', updated_at = ${now}
+        WHERE status = 'scheduled' AND run_at <= ${now} RETURNING ${tx(STATE)}`;
+      await appendFeed(
+        tx,
+        rows.map((r) => change("promote", "scheduled", "queued", toJobState(r), now)),
+      );
+      return rows.length;
+    });
   }
 
   async nextRunAt(): Promise<number | null> {
@@ -121,7 +130,8 @@ export class PostgresStore implements Store {
   async complete(items: CompleteInput[], now: number): Promise<FinishOutcome[]> {
     if (items.length === 0) return [];
     const sql = this.sql;
-    const rows = await sql`WITH input AS (
+    const rows = await sql.begin(async (tx) => {
+      const done = await tx`WITH input AS (
         SELECT * FROM unnest(${sql.array(
           items.map((c) => c.jobId),
           25,
@@ -155,6 +165,12 @@ export class PostgresStore implements Store {
         SELECT id, attempts, 'completed', COALESCE(started_at, ${now}), ${now}, worker_id, in_exit_code, in_http_status FROM done
         ON CONFLICT (job_id, attempt) DO NOTHING)
       SELECT ${sql(STATE)} FROM done`;
+      await appendFeed(
+        tx,
+        done.map((r) => change("complete", "running", "completed", toJobState(r), now)),
+      );
+      return done;
+    });
     const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
     return items.map((c) => {
       const job = byId.get(c.jobId);
@@ -167,7 +183,10 @@ export class PostgresStore implements Store {
     return this.sql.begin((tx) => this.#fail(tx, items, now));
   }
 
-  /** Fails attempts inside a transaction: lock the current leases, decide in JS (backoff), write in one go. */
+  /**
+   * Fails attempts inside a transaction: lock the current leases, decide in JS (backoff), write in one
+   * go, and append the changes to the feed, the transaction's last statement.
+   */
   async #fail(tx: postgres.TransactionSql, items: FailInput[], now: number): Promise<FinishOutcome[]> {
     const sql = this.sql;
     const current = await tx`SELECT j.id, j.attempts, j.max_attempts, j.backoff, j.started_at, j.worker_id
@@ -236,6 +255,15 @@ export class PostgresStore implements Store {
           in_error::jsonb FROM failed
         ON CONFLICT (job_id, attempt) DO NOTHING)
       SELECT ${sql(STATE)} FROM failed`;
+    const codes = new Map(apply.map((f) => [f.jobId, f.error.code]));
+    await appendFeed(
+      tx,
+      rows.map((r) => {
+        const job = toJobState(r);
+        const code = codes.get(job.id)!;
+        return change(failureEvent(code, job.status), "running", job.status, job, now, code);
+      }),
+    );
     const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
     return items.map((f) => {
       const job = byId.get(f.jobId);
@@ -246,7 +274,9 @@ export class PostgresStore implements Store {
   async release(items: LeaseRef[], now: number): Promise<FinishOutcome[]> {
     if (items.length === 0) return [];
     const sql = this.sql;
-    const rows = await sql`UPDATE jobs j SET status = 'queued', attempts = j.attempts - 1, worker_id = NULL,
+    const rows = await sql.begin(async (tx) => {
+      const released =
+        await tx`UPDATE jobs j SET status = 'queued', attempts = j.attempts - 1, worker_id = NULL,
         started_at = NULL, lease_expires_at = NULL, run_at = ${now}, updated_at = ${now}
       FROM unnest(${sql.array(
         items.map((l) => l.jobId),
@@ -260,7 +290,21 @@ export class PostgresStore implements Store {
           25,
         )}::text[]) AS i(id, attempt, worker_id)
       WHERE j.id = i.id AND ${holdsLease(sql)}
-      RETURNING ${sql(STATE.map((c) => `j.${c}`))}`;
+      RETURNING ${sql(STATE.map((c) => `j.${c}`))}, i.attempt AS in_attempt, i.worker_id AS in_worker_id`;
+      await appendFeed(
+        tx,
+        released.map((r) =>
+          change(
+            "release",
+            "running",
+            "queued",
+            { ...toJobState(r), attempts: Number(r.in_attempt), workerId: r.in_worker_id as string },
+            now,
+          ),
+        ),
+      );
+      return released;
+    });
     const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
     return items.map((l) => {
       const job = byId.get(l.jobId);
@@ -378,5 +422,17 @@ export class PostgresStore implements Store {
 
   readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]> {
     return readLogs(this.sql, jobId, afterSeq, limit);
+  }
+
+  readFeed(afterSeq: number, limit: number): Promise<FeedEvent[]> {
+    return readFeed(this.sql, afterSeq, limit);
+  }
+
+  feedBounds(): Promise<FeedBounds> {
+    return feedBounds(this.sql);
+  }
+
+  pruneFeed(before: number, limit: number): Promise<number> {
+    return pruneFeed(this.sql, before, limit);
   }
 }

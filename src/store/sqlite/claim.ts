@@ -7,6 +7,7 @@
  */
 import type { Claim } from "../../core/job.ts";
 import { distinctFits, type PlaceableJob, placeJobs, type WaitingWorker } from "../../core/placement.ts";
+import { change, type NewFeedEvent } from "../feed.ts";
 import type { ClaimRequest } from "../store.ts";
 import { atOrAfter, type FloorPosition } from "./ready-floor.ts";
 import type { SoftClaims } from "./soft-claims.ts";
@@ -26,13 +27,20 @@ interface Candidate extends PlaceableJob {
   priority: number;
 }
 
-export function claimJobs(s: Statements, held: SoftClaims, req: ClaimRequest, soft: boolean): Claim[] {
+/** Claims, and appends a `claim` change per claim to `feed` (held or written, the feed has it). */
+export function claimJobs(
+  s: Statements,
+  held: SoftClaims,
+  req: ClaimRequest,
+  soft: boolean,
+  feed: NewFeedEvent[],
+): Claim[] {
   const claims: Claim[] = [];
   let workers = req.workers.filter((w) => w.slots > 0);
   // Every row a pass reads fits one of its workers; a row left over fits only workers that filled up in
   // that pass, so a further pass for the others reads past it. Each further pass has fewer workers.
   while (workers.length > 0) {
-    const { got, exhausted } = claimPass(s, held, req, workers, soft, claims);
+    const { got, exhausted } = claimPass(s, held, req, workers, soft, claims, feed);
     if (exhausted) break;
     workers = workers
       .map((w) => {
@@ -52,6 +60,7 @@ function claimPass(
   workers: WaitingWorker[],
   soft: boolean,
   claims: Claim[],
+  feed: NewFeedEvent[],
 ): { got: Map<string, number>; exhausted: boolean } {
   const total = workers.reduce((n, w) => n + w.slots, 0);
   const fits = distinctFits(workers);
@@ -114,7 +123,7 @@ function claimPass(
   }
   const got = new Map<string, number>();
   for (const workerId of placed.values()) got.set(workerId, (got.get(workerId) ?? 0) + 1);
-  writeClaims(s, held, req, rows, placed, soft, claims);
+  writeClaims(s, held, req, rows, placed, soft, claims, feed);
   return { got, exhausted: rows.length < total };
 }
 
@@ -126,8 +135,11 @@ function writeClaims(
   placed: Map<string, string>,
   soft: boolean,
   claims: Claim[],
+  feed: NewFeedEvent[],
 ): void {
   const leaseUntil = req.now + req.leaseMs;
+  const claimed = (r: Candidate, attempt: number, workerId: string) =>
+    feed.push(change("claim", "queued", "running", { ...r, attempts: attempt, workerId }, req.now));
   const chosen = rows.filter((r) => placed.has(r.id));
   if (soft) {
     const heldSince = performance.now();
@@ -152,6 +164,7 @@ function writeClaims(
         heldSince,
       });
       claims.push(toClaim(r, attempt, workerId, leaseUntil));
+      claimed(r, attempt, workerId);
     }
     return;
   }
@@ -165,8 +178,11 @@ function writeClaims(
   for (const [workerId, mine] of byWorker) {
     const bySeq = new Map(mine.map((r) => [r.seq, r]));
     const seqs = JSON.stringify(mine.map((r) => r.seq));
-    for (const w of s.claimMany.all(workerId, req.now, leaseUntil, req.now, seqs))
-      claims.push(toClaim(bySeq.get(Number(w.seq))!, Number(w.attempts), workerId, leaseUntil));
+    for (const w of s.claimMany.all(workerId, req.now, leaseUntil, req.now, seqs)) {
+      const r = bySeq.get(Number(w.seq))!;
+      claims.push(toClaim(r, Number(w.attempts), workerId, leaseUntil));
+      claimed(r, Number(w.attempts), workerId);
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * than a JSON batch with RETURNING), and its new state is built from what the claim read. Written leases
  * go from `running` in one set-based statement. The caller forgets the held claims after the commit.
  */
+import { change, type NewFeedEvent } from "../feed.ts";
 import type { CompleteInput, FinishOutcome } from "../store.ts";
 import { toJobState } from "./rows.ts";
 import { completedState, type SoftClaims } from "./soft-claims.ts";
@@ -14,6 +15,7 @@ export function completeJobs(
   held: SoftClaims,
   items: CompleteInput[],
   now: number,
+  feed: NewFeedEvent[],
 ): FinishOutcome[] {
   const out: FinishOutcome[] = new Array(items.length);
   const hard: unknown[] = [];
@@ -47,5 +49,6 @@ export function completeJobs(
       out[i] = job ? { ok: true, job } : { ok: false, jobId: items[i]!.jobId };
     }
   }
+  for (const o of out) if (o.ok) feed.push(change("complete", "running", "completed", o.job, now));
   return out;
 }

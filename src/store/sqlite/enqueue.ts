@@ -4,12 +4,19 @@
  * twin: postgres/enqueue.ts).
  */
 import type { NewJob } from "../../core/job.ts";
+import { change, type NewFeedEvent } from "../feed.ts";
 import type { EnqueueOutcome } from "../store.ts";
 import { jsonOrNull, toJob } from "./rows.ts";
 import { type SoftClaims, seen } from "./soft-claims.ts";
 import type { Statements } from "./statements.ts";
 
-export function enqueueJobs(s: Statements, held: SoftClaims, jobs: NewJob[], now: number): EnqueueOutcome[] {
+export function enqueueJobs(
+  s: Statements,
+  held: SoftClaims,
+  jobs: NewJob[],
+  now: number,
+  feed: NewFeedEvent[],
+): EnqueueOutcome[] {
   return jobs.map((j) => {
     const status = j.runAt > now ? "scheduled" : "queued";
     const row = s.insertJob.get(
@@ -37,6 +44,7 @@ export function enqueueJobs(s: Statements, held: SoftClaims, jobs: NewJob[], now
       const job = toJob(row);
       // A higher priority (or a reused seq) lands ahead of where claims resume: ready-floor.ts.
       if (status === "queued") held.floor.queued(job.priority, job.seq);
+      feed.push(change("enqueue", null, job.status, job, now));
       return { job, created: true };
     }
     const existing =

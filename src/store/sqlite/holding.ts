@@ -10,7 +10,9 @@
  *   running again and again.
  */
 import type { DatabaseSync } from "node:sqlite";
+import { change } from "../feed.ts";
 import { transaction } from "./database.ts";
+import type { FeedStatements } from "./feed.ts";
 import { type SoftClaim, SoftClaims } from "./soft-claims.ts";
 import type { Statements } from "./statements.ts";
 
@@ -23,14 +25,21 @@ export class Holding {
   readonly held = new SoftClaims();
   readonly #db: DatabaseSync;
   readonly #s: Statements;
+  readonly #feed: FeedStatements;
   readonly #softMs: number;
   /** performance.now() from which claims may be held (later after a crash). */
   readonly #softFrom: number;
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(db: DatabaseSync, s: Statements, opts: { softClaimMs?: number; afterCrash: boolean }) {
+  constructor(
+    db: DatabaseSync,
+    s: Statements,
+    feed: FeedStatements,
+    opts: { softClaimMs?: number; afterCrash: boolean },
+  ) {
     this.#db = db;
     this.#s = s;
+    this.#feed = feed;
     this.#softMs = opts.softClaimMs ?? DEFAULT_SOFT_CLAIM_MS;
     this.#softFrom = opts.afterCrash ? performance.now() + HARD_CLAIMS_AFTER_CRASH_MS : 0;
     if (this.#softMs > 0) {
@@ -62,10 +71,20 @@ export class Holding {
     this.harden(found);
   }
 
-  /** Before the connection closes: claims still held are forgotten (their jobs are `queued`: they run again). */
-  close(): void {
+  /**
+   * Before the connection closes: claims still held are given back (their jobs are `queued` in the file
+   * and run again), and the feed says so, or the next open would take them for claims a crash cut short.
+   */
+  close(now: number): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    if (this.held.size === 0) return;
+    const claims = [...this.held.values()];
+    transaction(this.#db, () =>
+      this.#feed.append(
+        claims.map((c) => change("release", "running", "queued", { ...c, attempts: c.attempt }, now)),
+      ),
+    );
     this.held.clear();
   }
 

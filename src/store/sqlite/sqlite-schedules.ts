@@ -13,8 +13,11 @@ import type {
   ScheduleRun,
   ScheduleStore,
 } from "../../scheduler/schedule-store.ts";
+import { change } from "../feed.ts";
 import { decodeAlert, decodeRun, decodeSchedule, parseJson } from "../records.ts";
 import { transaction } from "./database.ts";
+import { type FeedStatements, prepareFeed } from "./feed.ts";
+import { JOB_STATE_COLUMNS, toJobState } from "./rows.ts";
 import type { SoftClaims } from "./soft-claims.ts";
 
 type Row = Record<string, unknown>;
@@ -86,7 +89,8 @@ function prepare(db: DatabaseSync) {
     // A range of jobs_schedule_fire per schedule; the guard mirrors ScheduleStore.discardStaged.
     discardStaged: p(`DELETE FROM jobs INDEXED BY jobs_schedule_fire
       WHERE schedule_id IN (SELECT value FROM json_each(?)) AND scheduled_time > ?
-        AND status = 'scheduled' AND attempts = 0 AND started_at IS NULL`),
+        AND status = 'scheduled' AND attempts = 0 AND started_at IS NULL
+      RETURNING ${JOB_STATE_COLUMNS}`),
     runs: p(`SELECT j.seq, j.id, j.scheduled_time, j.created_at, j.started_at, j.finished_at, j.status, j.error,
         j.attempts,
         -- The last attempt's status: a completion keeps it on the job row (migration 005), older files
@@ -110,6 +114,7 @@ function prepare(db: DatabaseSync) {
 export class SqliteScheduleStore implements ScheduleStore, AlertStore {
   readonly #db: DatabaseSync;
   readonly #s: ReturnType<typeof prepare>;
+  readonly #feed: FeedStatements;
 
   readonly #held: SoftClaims | null;
 
@@ -117,6 +122,7 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
   constructor(db: DatabaseSync, held: SoftClaims | null = null) {
     this.#db = db;
     this.#s = prepare(db);
+    this.#feed = prepareFeed(db);
     this.#held = held;
   }
 
@@ -190,7 +196,11 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
 
   async discardStaged(scheduleIds: string[], now: number): Promise<number> {
     if (scheduleIds.length === 0) return 0;
-    return Number(this.#s.discardStaged.run(JSON.stringify(scheduleIds), now).changes);
+    return transaction(this.#db, () => {
+      const gone = this.#s.discardStaged.all(JSON.stringify(scheduleIds), now).map(toJobState);
+      this.#feed.append(gone.map((j) => change("discard", "scheduled", null, j, now)));
+      return gone.length;
+    });
   }
 
   async runs(scheduleId: string, opts: { limit: number; beforeSeq?: number }): Promise<ScheduleRun[]> {

@@ -9,7 +9,9 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { decideAfterFailure } from "../../core/backoff.ts";
-import type { Attempt, Backoff, Claim, Job, JobError, JobState, NewJob } from "../../core/job.ts";
+import type { Attempt, Backoff, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../../core/job.ts";
+import { failureEvent } from "../../core/lifecycle.ts";
+import { change, type FeedBounds, type FeedEvent, type NewFeedEvent } from "../feed.ts";
 import type {
   ChangeOutcome,
   ClaimRequest,
@@ -29,12 +31,16 @@ import { claimJobs } from "./claim.ts";
 import { completeJobs } from "./complete.ts";
 import { migrate, openDatabase, transaction } from "./database.ts";
 import { enqueueJobs } from "./enqueue.ts";
+import { type FeedStatements, prepareFeed } from "./feed.ts";
 import { Holding } from "./holding.ts";
 import { counts, listAttempts, listJobs, logBytes, overlay, readLogs } from "./job-queries.ts";
 import { toJob, toJobState } from "./rows.ts";
 import { type SoftClaims, seen } from "./soft-claims.ts";
 import { prepare, type Statements } from "./statements.ts";
 import { markClosed, markOpen, StoreLock } from "./store-lock.ts";
+
+/** How far back the feed is read for held claims a crash cut short (they are written within a second). */
+const RECOVERY_WINDOW_MS = 10_000;
 
 export interface SqliteStoreOptions {
   file: string;
@@ -54,6 +60,7 @@ export class SqliteStore implements Store {
   readonly #lock: StoreLock | null;
   readonly #holding: Holding;
   readonly #held: SoftClaims;
+  readonly #feed: FeedStatements;
   /** The last process that had this file open did not close it (it crashed or was killed). */
   readonly recoveredFromCrash: boolean;
 
@@ -80,11 +87,35 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.#db = db;
-    this.#holding = new Holding(this.#db, this.#s, {
+    this.#feed = prepareFeed(db);
+    this.#holding = new Holding(this.#db, this.#s, this.#feed, {
       softClaimMs: opts.softClaimMs,
       afterCrash: this.recoveredFromCrash,
     });
     this.#held = this.#holding.held;
+    this.#recoverClaims(Date.now());
+  }
+
+  /**
+   * A claim held in memory (holding.ts) is in the feed but not in the jobs table: a crash leaves its job
+   * `queued` at the previous attempt, though its run may have started. Such claims (their job's last
+   * change in the feed is the claim) are written as leases that have already run out, so the reaper ends
+   * each as the attempt it was: it counts toward maxAttempts and shows in the job's attempts. Held claims
+   * are written within a second, so the last few seconds of the feed hold every one of them.
+   */
+  #recoverClaims(now: number): void {
+    const last = new Map<string, FeedEvent>();
+    for (const e of this.#feed.recentSince(RECOVERY_WINDOW_MS)) last.set(e.jobId, e);
+    transaction(this.#db, () => {
+      for (const e of last.values())
+        if (e.event === "claim")
+          this.#s.recoverClaim.run(e.attempt, e.workerId, e.at, e.at, now, e.jobId, e.attempt - 1);
+    });
+  }
+
+  /** Appends this transaction's changes to the feed; callers run it last, inside the transaction. */
+  #append(feed: NewFeedEvent[]): void {
+    this.#feed.append(feed);
   }
 
   /** Claims held in memory, for the other SQLite-backed stores' views of jobs (schedule runs). */
@@ -107,7 +138,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.#holding.close();
+    if (this.#db.isOpen) this.#holding.close(Date.now());
     await this.#checkpointer?.stop();
     if (this.#db.isOpen) {
       if (this.#lock) markClosed(this.#s);
@@ -119,11 +150,20 @@ export class SqliteStore implements Store {
   }
 
   async enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]> {
-    return transaction(this.#db, () => enqueueJobs(this.#s, this.#held, jobs, now));
+    return transaction(this.#db, () => {
+      const feed: NewFeedEvent[] = [];
+      const out = enqueueJobs(this.#s, this.#held, jobs, now, feed);
+      this.#append(feed);
+      return out;
+    });
   }
 
   async promoteDue(now: number): Promise<number> {
-    const promoted = Number(this.#s.promote.run(now, now).changes);
+    const promoted = transaction(this.#db, () => {
+      const rows = this.#s.promote.all(now, now).map(toJobState);
+      this.#append(rows.map((j) => change("promote", "scheduled", "queued", j, now)));
+      return rows.length;
+    });
     if (promoted > 0) this.#held.floor.reset();
     return promoted;
   }
@@ -134,14 +174,26 @@ export class SqliteStore implements Store {
   }
 
   async claim(req: ClaimRequest): Promise<Claim[]> {
-    // A held claim only reads: no write transaction.
-    if (this.#holding.mode() === "hold") return claimJobs(this.#s, this.#held, req, true);
-    return transaction(this.#db, () => claimJobs(this.#s, this.#held, req, false));
+    // Held or written, a claim is in the feed before its worker hears of it: a run that starts leaves a
+    // durable trace (the recovery above turns it into an attempt after a crash).
+    const hold = this.#holding.mode() === "hold";
+    const claims: Claim[] = [];
+    transaction(this.#db, () => {
+      const feed: NewFeedEvent[] = [];
+      claims.push(...claimJobs(this.#s, this.#held, req, hold, feed));
+      this.#append(feed);
+    });
+    return claims;
   }
 
   async complete(items: CompleteInput[], now: number): Promise<FinishOutcome[]> {
     if (items.length === 0) return [];
-    const out = transaction(this.#db, () => completeJobs(this.#s, this.#held, items, now));
+    const out = transaction(this.#db, () => {
+      const feed: NewFeedEvent[] = [];
+      const outcomes = completeJobs(this.#s, this.#held, items, now, feed);
+      this.#append(feed);
+      return outcomes;
+    });
     // After the commit: a rolled-back batch keeps its claims held.
     for (const c of items) if (this.#held.match(c.jobId, c.attempt, c.workerId)) this.#held.delete(c.jobId);
     return out;
@@ -150,11 +202,14 @@ export class SqliteStore implements Store {
   async fail(items: FailInput[], now: number): Promise<FinishOutcome[]> {
     return transaction(this.#db, () => {
       this.#holding.hardenLeases(items.filter((f) => this.#held.match(f.jobId, f.attempt, f.workerId)));
-      return items.map((f) => this.#failOne(f, now));
+      const feed: NewFeedEvent[] = [];
+      const out = items.map((f) => this.#failOne(f, now, feed));
+      this.#append(feed);
+      return out;
     });
   }
 
-  #failOne(f: FailInput, now: number): FinishOutcome {
+  #failOne(f: FailInput, now: number, feed: NewFeedEvent[]): FinishOutcome {
     // A retry without backoff is `queued` again, maybe ahead of the claim floor.
     this.#held.floor.reset();
     const cur = this.#s.leaseRow.get(f.jobId, f.attempt, f.workerId);
@@ -177,6 +232,7 @@ export class SqliteStore implements Store {
       f.jobId,
     );
     const job = toJobState(row!);
+    feed.push(change(failureEvent(f.error.code, job.status), "running", job.status, job, now, f.error.code));
     this.#insertAttempt(
       { ...job, startedAt: Number(cur.started_at) },
       f.attempt,
@@ -213,18 +269,27 @@ export class SqliteStore implements Store {
 
   async release(items: LeaseRef[], now: number): Promise<FinishOutcome[]> {
     this.#held.floor.reset();
-    return transaction(this.#db, () =>
-      items.map((l): FinishOutcome => {
+    return transaction(this.#db, () => {
+      const feed: NewFeedEvent[] = [];
+      const released = (row: Record<string, unknown> | undefined, l: LeaseRef): FinishOutcome => {
+        if (!row) return { ok: false, jobId: l.jobId };
+        const job = toJobState(row);
+        feed.push(
+          change("release", "running", "queued", { ...job, attempts: l.attempt, workerId: l.workerId }, now),
+        );
+        return { ok: true, job };
+      };
+      const out = items.map((l): FinishOutcome => {
         if (this.#held.match(l.jobId, l.attempt, l.workerId)) {
-          // Never written: giving it back is forgetting it.
+          // Never written to the job row: giving it back is forgetting it (the feed says so).
           this.#held.delete(l.jobId);
-          const row = this.#s.byId.get(l.jobId);
-          return row ? { ok: true, job: toJobState(row) } : { ok: false, jobId: l.jobId };
+          return released(this.#s.byId.get(l.jobId), l);
         }
-        const row = this.#s.releaseOne.get(now, now, l.jobId, l.attempt, l.workerId);
-        return row ? { ok: true, job: toJobState(row) } : { ok: false, jobId: l.jobId };
-      }),
-    );
+        return released(this.#s.releaseOne.get(now, now, l.jobId, l.attempt, l.workerId), l);
+      });
+      this.#append(feed);
+      return out;
+    });
   }
 
   async heartbeat(workerId: string, jobIds: string[], leaseUntil: number, now: number): Promise<string[]> {
@@ -243,7 +308,10 @@ export class SqliteStore implements Store {
     return transaction(this.#db, () => {
       this.#holding.harden(this.#held.select((c) => c.leaseUntil < now));
       const rows = this.#s.expired.all(now, limit);
-      return this.#reapRows(rows, "LEASE_EXPIRED", "The worker stopped renewing its lease", now);
+      const feed: NewFeedEvent[] = [];
+      const out = this.#reapRows(rows, "LEASE_EXPIRED", "The worker stopped renewing its lease", now, feed);
+      this.#append(feed);
+      return out;
     });
   }
 
@@ -253,11 +321,20 @@ export class SqliteStore implements Store {
       const dead = new Set(workerIds);
       this.#holding.harden(this.#held.select((c) => dead.has(c.workerId)));
       const rows = this.#s.runningOfWorkers.all(JSON.stringify(workerIds));
-      return this.#reapRows(rows, code, "The worker that ran the attempt is gone", now);
+      const feed: NewFeedEvent[] = [];
+      const out = this.#reapRows(rows, code, "The worker that ran the attempt is gone", now, feed);
+      this.#append(feed);
+      return out;
     });
   }
 
-  #reapRows(rows: Record<string, unknown>[], code: string, message: string, now: number): JobState[] {
+  #reapRows(
+    rows: Record<string, unknown>[],
+    code: string,
+    message: string,
+    now: number,
+    feed: NewFeedEvent[],
+  ): JobState[] {
     const out: JobState[] = [];
     for (const r of rows) {
       const outcome = this.#failOne(
@@ -269,6 +346,7 @@ export class SqliteStore implements Store {
           retryable: true,
         },
         now,
+        feed,
       );
       if (outcome.ok) out.push(outcome.job);
     }
@@ -296,10 +374,11 @@ export class SqliteStore implements Store {
       if (job.status === "completed" || job.status === "failed" || job.status === "cancelled")
         return { ok: false, reason: "invalid_state", job };
       const error: JobError = { code: "CANCELLED", message: "The job was cancelled" };
-      const updated = this.#s.cancelOne.get(JSON.stringify(error), now, now, id);
+      const updated = toJob(this.#s.cancelOne.get(JSON.stringify(error), now, now, id)!);
       if (job.status === "running")
         this.#insertAttempt(toJobState(row), job.attempts, "cancelled", now, null, null, error);
-      return { ok: true, job: toJob(updated!) };
+      this.#append([change("cancel", job.status, "cancelled", updated, now, "CANCELLED")]);
+      return { ok: true, job: updated };
     });
   }
 
@@ -309,9 +388,10 @@ export class SqliteStore implements Store {
       if (!row) return { ok: false, reason: "not_found" };
       if (row.status !== "failed" && row.status !== "cancelled")
         return { ok: false, reason: "invalid_state", job: seen(toJob(row), this.#held) };
-      const updated = this.#s.retryOne.get(now, now, id);
+      const updated = toJob(this.#s.retryOne.get(now, now, id)!);
+      this.#append([change("retry", row.status as JobStatus, "queued", updated, now)]);
       this.#held.floor.reset();
-      return { ok: true, job: toJob(updated!) };
+      return { ok: true, job: updated };
     });
   }
 
@@ -350,5 +430,17 @@ export class SqliteStore implements Store {
 
   async readLogs(jobId: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]> {
     return readLogs(this.#s, jobId, afterSeq, limit);
+  }
+
+  async readFeed(afterSeq: number, limit: number): Promise<FeedEvent[]> {
+    return this.#feed.read(afterSeq, limit);
+  }
+
+  async feedBounds(): Promise<FeedBounds> {
+    return this.#feed.bounds();
+  }
+
+  async pruneFeed(before: number, limit: number): Promise<number> {
+    return transaction(this.#db, () => this.#feed.prune(before, limit));
   }
 }

@@ -20,7 +20,8 @@ export function prepare(db: DatabaseSync) {
     byId: p("SELECT * FROM jobs WHERE id = ?"),
     byIds: p("SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))"),
     promote: p(
-      "UPDATE jobs INDEXED BY jobs_due SET status = 'queued', updated_at = ? WHERE status = 'scheduled' AND run_at <= ?",
+      `UPDATE jobs INDEXED BY jobs_due SET status = 'queued', updated_at = ? WHERE status = 'scheduled' AND run_at <= ?
+      RETURNING ${JOB_STATE_COLUMNS}`,
     ),
     nextRunAt: p("SELECT MIN(run_at) AS run_at FROM jobs INDEXED BY jobs_due WHERE status = 'scheduled'"),
     candidates: candidateStatements(db),
@@ -28,6 +29,11 @@ export function prepare(db: DatabaseSync) {
         lease_expires_at = ?, updated_at = ?, progress = NULL
       WHERE seq IN (SELECT value FROM json_each(?)) AND status = 'queued'
       RETURNING seq, attempts`),
+    // A claim the feed records but the file does not (a held claim cut short by a crash): written as a
+    // lease that has run out, so the reaper ends it as the attempt it was (sqlite-store.ts, recovery).
+    recoverClaim: p(`UPDATE jobs SET status = 'running', attempts = ?, worker_id = ?, started_at = ?,
+        lease_expires_at = ?, updated_at = ?, progress = NULL
+      WHERE id = ? AND status = 'queued' AND attempts = ?`),
     // Each batch item is [jobId, attempt, workerId, result, exitCode, httpStatus]. The successful attempt
     // is not a job_attempts row: its exit code and HTTP status stay on the job (see listAttempts).
     // sqlite_autoindex_jobs_1 is the index of `id UNIQUE`: without the hint the planner scans by status.

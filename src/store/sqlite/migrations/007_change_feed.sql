@@ -1,0 +1,17 @@
+-- The change feed (store/feed.ts): one row per state change of a job, written in the transaction of the
+-- change. AUTOINCREMENT: a sequence is never reused, even after retention has deleted every row.
+CREATE TABLE job_events (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  at          INTEGER NOT NULL,
+  job_id      TEXT    NOT NULL,
+  event       TEXT    NOT NULL,
+  from_status TEXT,
+  to_status   TEXT,
+  attempt     INTEGER NOT NULL,
+  worker_id   TEXT,
+  code        TEXT,
+  owner       TEXT    NOT NULL,
+  queue       TEXT    NOT NULL,
+  type        TEXT    NOT NULL,
+  schedule_id TEXT
+);
