@@ -29,6 +29,12 @@ export interface RuntimeOptions {
   config: Config;
   logger?: Logger;
   clock?: Clock;
+  /**
+   * True when this process serves the API on `config.port`: only then is host:port its own on a shared
+   * database. An embedding application (the SDK) does not listen, so two of them, or one beside
+   * `bosun start`, would otherwise share a node id and so the id of their local pools.
+   */
+  servesHttp?: boolean;
 }
 
 export class Runtime {
@@ -161,7 +167,7 @@ export class Runtime {
       configured: config.nodeId,
       dataDir: config.dataDir,
       shared,
-      port: config.port,
+      port: opts.servesHttp ? config.port : null,
     });
     const opened = await openStore(config, nodeId);
     return new Runtime({ config, logger, nodeId, ...opened, clock: opts.clock ?? systemClock });

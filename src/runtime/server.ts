@@ -38,7 +38,12 @@ export class BosunServer {
   }
 
   static async start(opts: ServerOptions): Promise<BosunServer> {
-    const runtime = await Runtime.open({ config: opts.config, logger: opts.logger, clock: opts.clock });
+    const runtime = await Runtime.open({
+      config: opts.config,
+      logger: opts.logger,
+      clock: opts.clock,
+      servesHttp: true,
+    });
     const startedAt = Date.now();
     const state = { ready: false };
     const app = await buildApp(
