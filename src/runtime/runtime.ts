@@ -10,6 +10,7 @@ import { type LeaderLock, Leadership } from "../cluster/leadership.ts";
 import type { Config } from "../config/config.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import { Engine } from "../engine/engine.ts";
+import { PeerDirectory } from "../engine/peer-workers.ts";
 import { WorkerService } from "../engine/worker-service.ts";
 import type { Executor } from "../executors/executor.ts";
 import { HandlerRegistry } from "../executors/handler.ts";
@@ -97,6 +98,15 @@ export class Runtime {
     for (const e of this.#builtins) this.engine.catalog.add(e.type, e.payloadSchema);
     this.workers = new WorkerService(this.engine, o.cluster);
     this.engine.setTypeSource(() => this.workers.liveTypes());
+    if (o.store.features.shared) {
+      // Seen within two heartbeats: a worker that still beats is most likely waiting or busy.
+      const peers = new PeerDirectory({
+        cluster: o.cluster,
+        clock: o.clock,
+        freshMs: 2 * this.workers.heartbeatMs,
+      });
+      this.engine.setPeerSource(() => peers.list());
+    }
     this.addSingleton({ start: () => this.engine.startReaper(), stop: () => this.engine.stopReaper() });
 
     this.scheduleStore = o.schedules;
