@@ -11,6 +11,7 @@ import type { Config } from "../config/config.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import { Engine } from "../engine/engine.ts";
 import { PeerDirectory } from "../engine/peer-workers.ts";
+import { PlacementAdvisor } from "../engine/placement-advice.ts";
 import { WorkerService } from "../engine/worker-service.ts";
 import type { Executor } from "../executors/executor.ts";
 import { HandlerRegistry } from "../executors/handler.ts";
@@ -47,6 +48,8 @@ export class Runtime {
   readonly engine: Engine;
   readonly cluster: ClusterStore;
   readonly workers: WorkerService;
+  /** Why a job would wait: no live worker takes its type, queue or constraints (advisory). */
+  readonly advisor: PlacementAdvisor;
   readonly scheduleStore: ScheduleStore & AlertStore;
   readonly schedules: ScheduleService;
   readonly scheduler: Scheduler;
@@ -98,6 +101,9 @@ export class Runtime {
     for (const e of this.#builtins) this.engine.catalog.add(e.type, e.payloadSchema);
     this.workers = new WorkerService(this.engine, o.cluster);
     this.engine.setTypeSource(() => this.workers.liveTypes());
+    this.advisor = new PlacementAdvisor(async () =>
+      (await this.workers.list()).filter((w) => w.status === "active"),
+    );
     if (o.store.features.shared) {
       // Seen within two heartbeats: a worker that still beats is most likely waiting or busy.
       const peers = new PeerDirectory({
