@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 import type { Engine } from "../engine/engine.ts";
+import type { PlacementAdvisor } from "../engine/placement-advice.ts";
 
 export interface WorkerUsage {
   running: number;
@@ -10,6 +11,8 @@ export interface WorkerUsage {
 
 export interface ApiContext {
   engine: Engine;
+  /** Why a job would wait for a worker (warnings on create, `waiting` on the job). */
+  advisor: PlacementAdvisor;
   config: Config;
   logger: Logger;
   nodeId: string;

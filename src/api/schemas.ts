@@ -25,6 +25,29 @@ export const JobErrorSchema = Nullable(
 
 export const JobStatusSchema = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
 
+/** Why no live worker can take a job now (engine/placement-advice.ts); advisory, the job stays. */
+export const WaitingReasonSchema = Type.Object(
+  {
+    code: Type.Union(
+      [
+        Type.Literal("NO_WORKER_FOR_TYPE"),
+        Type.Literal("NO_WORKER_FOR_QUEUE"),
+        Type.Literal("NO_WORKER_MATCHES_CONSTRAINTS"),
+      ],
+      { description: "Stable code" },
+    ),
+    message: Type.String(),
+  },
+  { description: "Why no live worker can take this job now" },
+);
+
+/** A job accepted although no live worker can take it now (POST /jobs, /jobs/batch). */
+export const JobWarning = Type.Object({
+  jobId: Type.String(),
+  code: WaitingReasonSchema.properties.code,
+  message: Type.String(),
+});
+
 export const JobView = Type.Object(
   {
     id: Type.String(),
@@ -53,6 +76,12 @@ export const JobView = Type.Object(
     constraints: Type.Record(Type.String(), Type.String()),
     scheduleId: Nullable(Type.String()),
     scheduledTime: Time,
+    waiting: Type.Optional(
+      Type.Union([WaitingReasonSchema, Type.Null()], {
+        description:
+          "GET /jobs/:id only: why the queued job waits (no live worker takes its type, queue or constraints); null when one can take it",
+      }),
+    ),
   },
   { $id: "Job" },
 );

@@ -5,13 +5,17 @@
  * loaded waiter that may run it (seed 001's dispatch without a push channel).
  *
  * Wake-ups are events; the periodic sweep is only the safety net for events lost between nodes.
+ *
+ * On a shared database every claim also names the workers of other nodes (peers, engine/peer-workers.ts),
+ * so placement weighs them too; a poll that may not wait joins the waiters' claim when there are any, so
+ * a prefetching worker's extra poll cannot take jobs placement would give an idle waiter.
  */
 
 import type { EventBus } from "../cluster/event-bus.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Claim } from "../core/job.ts";
 import type { WaitingWorker } from "../core/placement.ts";
-import type { Store } from "../store/store.ts";
+import type { PeerWorker, Store } from "../store/store.ts";
 
 export interface PollRequest extends WaitingWorker {
   /** How long to wait when nothing is ready; 0 = answer at once. */
@@ -51,11 +55,16 @@ export class Dispatcher {
   #timerAt = Number.POSITIVE_INFINITY;
   #sweep: NodeJS.Timeout | null = null;
   #closed = false;
+  #peers: (() => Promise<PeerWorker[]>) | null = null;
+  /** Set while this dispatcher wakes other nodes, so that it does not wake itself with the same event. */
+  #wakingPeers = false;
 
   constructor(opts: DispatcherOptions) {
     this.#o = opts;
     this.#unsubscribe.push(
-      opts.bus.subscribe("ready", () => this.wake()),
+      opts.bus.subscribe("ready", () => {
+        if (!this.#wakingPeers) this.wake();
+      }),
       opts.bus.subscribe("scheduled", (e) => this.#armTimer(e.runAt)),
     );
     this.#sweep = setInterval(() => {
@@ -69,22 +78,23 @@ export class Dispatcher {
     return this.#waiters.size;
   }
 
+  /** Where to learn the workers of other nodes (shared databases only). */
+  setPeerSource(source: () => Promise<PeerWorker[]>): void {
+    this.#peers = source;
+  }
+
   async poll(req: PollRequest): Promise<Claim[]> {
     if (this.#closed || req.slots <= 0) return [];
     const generation = this.#generation;
     if (this.#waiters.size === 0) {
-      // Nobody else is waiting, so there is nobody to be fair to: claim directly.
-      const claims = await this.#o.store.claim({
-        now: this.#o.clock.now(),
-        leaseMs: this.#o.leaseMs,
-        workers: [req],
-      });
+      // Nobody else is waiting here, so only the peers are to be fair to: claim directly.
+      const claims = await this.#claim([req]);
       if (claims.length > 0 || req.waitMs <= 0) return claims;
     }
-    if (req.waitMs <= 0) return this.#claimNow(req);
     return new Promise<Claim[]>((resolve) => {
       const waiter: Waiter = { req, resolve, timer: null, onAbort: null };
-      waiter.timer = setTimeout(() => this.#settle(waiter, []), req.waitMs);
+      // A poll that may not wait is answered by the next claim for all waiters (#drain), whatever it gets.
+      if (req.waitMs > 0) waiter.timer = setTimeout(() => this.#settle(waiter, []), req.waitMs);
       if (req.signal) {
         waiter.onAbort = () => this.#settle(waiter, []);
         if (req.signal.aborted) return resolve([]);
@@ -92,7 +102,7 @@ export class Dispatcher {
       }
       this.#waiters.add(waiter);
       // A job may have become ready between our claim and joining the waiters.
-      if (this.#generation !== generation || this.#waiters.size > 1) this.wake();
+      if (this.#generation !== generation || this.#waiters.size > 1 || req.waitMs <= 0) this.wake();
     });
   }
 
@@ -123,8 +133,39 @@ export class Dispatcher {
     await this.#draining;
   }
 
-  async #claimNow(req: PollRequest): Promise<Claim[]> {
-    return this.#o.store.claim({ now: this.#o.clock.now(), leaseMs: this.#o.leaseMs, workers: [req] });
+  /**
+   * One claim for these waiters, with the workers of other nodes as peers (not the waiters themselves).
+   * Without a peer source it is the store's own promise: no extra tick between a claim and its waiter.
+   */
+  #claim(workers: PollRequest[]): Promise<Claim[]> {
+    const claim = (peers: PeerWorker[]) =>
+      this.#o.store.claim({
+        now: this.#o.clock.now(),
+        leaseMs: this.#o.leaseMs,
+        workers,
+        peers,
+        onLeftForPeers: () => this.#wakePeers(),
+      });
+    if (!this.#peers) return claim([]);
+    const here = new Set(workers.map((w) => w.workerId));
+    return this.#peers().then(
+      (all) => claim(all.filter((p) => !here.has(p.workerId))),
+      (err) => {
+        // Without peers the claim is still right, only less fair.
+        this.#o.onError(err);
+        return claim([]);
+      },
+    );
+  }
+
+  /** Jobs were left queued for workers of other nodes: wake those nodes (the bus carries it there). */
+  #wakePeers(): void {
+    this.#wakingPeers = true;
+    try {
+      this.#o.bus.publish({ type: "ready" });
+    } finally {
+      this.#wakingPeers = false;
+    }
   }
 
   async #drain(): Promise<void> {
@@ -134,16 +175,16 @@ export class Dispatcher {
       if (waiters.length === 0) return;
       let claims: Claim[];
       try {
-        claims = await this.#o.store.claim({
-          now: this.#o.clock.now(),
-          leaseMs: this.#o.leaseMs,
-          workers: waiters.map((w) => w.req),
-        });
+        claims = await this.#claim(waiters.map((w) => w.req));
       } catch (err) {
         this.#o.onError(err);
+        this.#settleImmediate(waiters);
         return;
       }
-      if (claims.length === 0) continue;
+      if (claims.length === 0) {
+        this.#settleImmediate(waiters);
+        continue;
+      }
       const byWorker = new Map<string, Claim[]>();
       for (const c of claims) {
         const list = byWorker.get(c.workerId);
@@ -157,6 +198,7 @@ export class Dispatcher {
           this.#settle(w, mine);
         }
       }
+      this.#settleImmediate(waiters);
       // Claimed for a waiter that left meanwhile (timeout, abort): give them back at once.
       const orphans = [...byWorker.values()].flat();
       if (orphans.length > 0) {
@@ -168,6 +210,11 @@ export class Dispatcher {
       // Something was claimed, so more may be ready for the waiters that got nothing.
       if (this.#waiters.size > 0) this.#dirty = true;
     } while (this.#dirty && !this.#closed);
+  }
+
+  /** Polls that may not wait got their answer from this claim, even if it was nothing. */
+  #settleImmediate(waiters: Waiter[]): void {
+    for (const w of waiters) if (w.req.waitMs <= 0) this.#settle(w, []);
   }
 
   #settle(w: Waiter, claims: Claim[]): void {

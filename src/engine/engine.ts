@@ -18,6 +18,7 @@ import type {
   JobQuery,
   LeaseRef,
   LogChunk,
+  PeerWorker,
   Store,
 } from "../store/store.ts";
 import { Dispatcher, type PollRequest } from "./dispatcher.ts";
@@ -112,6 +113,11 @@ export class Engine {
    */
   setTypeSource(source: () => Promise<string[]>): void {
     this.#typeSource = source;
+  }
+
+  /** Where to learn the workers of other nodes, whom placement weighs too (engine/peer-workers.ts). */
+  setPeerSource(source: () => Promise<PeerWorker[]>): void {
+    this.#dispatcher.setPeerSource(source);
   }
 
   async #refreshTypes(now: number): Promise<void> {

@@ -11,12 +11,16 @@ export function resolveNodeId(opts: {
   configured: string | null;
   dataDir: string;
   shared: boolean;
-  port: number;
+  /** The port this process listens on; null when it serves no API. */
+  port: number | null;
 }): string {
   if (opts.configured) return opts.configured;
-  // On a shared database the id must differ per process: host:port, or a random one for port 0.
+  // On a shared database the id must differ per process: host:port of a bound port, else a random one
+  // (port 0, or a process that does not listen: its pool's id would collide with `bosun start`'s).
   if (opts.shared)
-    return opts.port === 0 ? `${hostname()}-${randomBytes(3).toString("hex")}` : `${hostname()}:${opts.port}`;
+    return opts.port === null || opts.port === 0
+      ? `${hostname()}-${randomBytes(3).toString("hex")}`
+      : `${hostname()}:${opts.port}`;
   const file = join(opts.dataDir, "node-id");
   try {
     const id = readFileSync(file, "utf8").trim();

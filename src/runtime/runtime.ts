@@ -11,6 +11,8 @@ import { type LeaderLock, Leadership } from "../cluster/leadership.ts";
 import type { Config } from "../config/config.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import { Engine } from "../engine/engine.ts";
+import { PeerDirectory } from "../engine/peer-workers.ts";
+import { PlacementAdvisor } from "../engine/placement-advice.ts";
 import { WorkerService } from "../engine/worker-service.ts";
 import type { Executor } from "../executors/executor.ts";
 import { HandlerRegistry } from "../executors/handler.ts";
@@ -30,6 +32,12 @@ export interface RuntimeOptions {
   config: Config;
   logger?: Logger;
   clock?: Clock;
+  /**
+   * True when this process serves the API on `config.port`: only then is host:port its own on a shared
+   * database. An embedding application (the SDK) does not listen, so two of them, or one beside
+   * `bosun start`, would otherwise share a node id and so the id of their local pools.
+   */
+  servesHttp?: boolean;
 }
 
 export class Runtime {
@@ -41,6 +49,8 @@ export class Runtime {
   readonly engine: Engine;
   readonly cluster: ClusterStore;
   readonly workers: WorkerService;
+  /** Why a job would wait: no live worker takes its type, queue or constraints (advisory). */
+  readonly advisor: PlacementAdvisor;
   readonly scheduleStore: ScheduleStore & AlertStore;
   readonly schedules: ScheduleService;
   readonly scheduler: Scheduler;
@@ -92,6 +102,18 @@ export class Runtime {
     for (const e of this.#builtins) this.engine.catalog.add(e.type, e.payloadSchema);
     this.workers = new WorkerService(this.engine, o.cluster);
     this.engine.setTypeSource(() => this.workers.liveTypes());
+    this.advisor = new PlacementAdvisor(async () =>
+      (await this.workers.list()).filter((w) => w.status === "active"),
+    );
+    if (o.store.features.shared) {
+      // Seen within two heartbeats: a worker that still beats is most likely waiting or busy.
+      const peers = new PeerDirectory({
+        cluster: o.cluster,
+        clock: o.clock,
+        freshMs: 2 * this.workers.heartbeatMs,
+      });
+      this.engine.setPeerSource(() => peers.list());
+    }
     this.addSingleton({ start: () => this.engine.startReaper(), stop: () => this.engine.stopReaper() });
 
     this.scheduleStore = o.schedules;
@@ -162,7 +184,7 @@ export class Runtime {
       configured: config.nodeId,
       dataDir: config.dataDir,
       shared,
-      port: config.port,
+      port: opts.servesHttp ? config.port : null,
     });
     const opened = await openStore(config, nodeId);
     return new Runtime({ config, logger, nodeId, ...opened, clock: opts.clock ?? systemClock });

@@ -38,12 +38,18 @@ export class BosunServer {
   }
 
   static async start(opts: ServerOptions): Promise<BosunServer> {
-    const runtime = await Runtime.open({ config: opts.config, logger: opts.logger, clock: opts.clock });
+    const runtime = await Runtime.open({
+      config: opts.config,
+      logger: opts.logger,
+      clock: opts.clock,
+      servesHttp: true,
+    });
     const startedAt = Date.now();
     const state = { ready: false };
     const app = await buildApp(
       {
         engine: runtime.engine,
+        advisor: runtime.advisor,
         config: opts.config,
         logger: runtime.logger,
         nodeId: runtime.nodeId,

@@ -130,6 +130,42 @@ describe("cluster on PostgreSQL", () => {
     assert.equal(new Set(ids).size, 2000);
   });
 
+  // Runs after the 2,000 short jobs, so both workers prefetch (they ask for up to three capacities).
+  it("places a batch of 4 on two idle workers of capacity 4, on different nodes, 2 and 2", async () => {
+    await waitUntil(
+      async () => {
+        const ws = await api<{ items: { id: string; running: number }[] }>(
+          url("n1"),
+          "GET",
+          "/api/v1/workers",
+        );
+        return ws.body.items.every((w) => w.running === 0);
+      },
+      { what: "both workers idle" },
+    );
+    const r = await api<{ jobs: Job[] }>(url("n1"), "POST", "/api/v1/jobs/batch", {
+      jobs: Array.from({ length: 4 }, () => ({ type: "sleep", payload: { durationMs: 300 }, queue: "pair" })),
+    });
+    assert.equal(r.status, 201);
+    await waitUntil(
+      async () => {
+        const [row] =
+          await sql`SELECT COUNT(*)::int AS n FROM jobs WHERE queue = 'pair' AND status = 'completed'`;
+        return row!.n === 4;
+      },
+      { what: "the batch to complete" },
+    );
+    const rows = await sql`SELECT worker_id, COUNT(*)::int AS n FROM jobs WHERE queue = 'pair'
+      GROUP BY worker_id ORDER BY worker_id`;
+    assert.deepEqual(
+      rows.map((x) => [x.worker_id, x.n]),
+      [
+        ["wA", 2],
+        ["wB", 2],
+      ],
+    );
+  });
+
   it("retries the job of a worker killed with -9 on the other worker once its lease runs out", async () => {
     const job = (
       await api<{ job: Job }>(url("n1"), "POST", "/api/v1/jobs", {

@@ -2,14 +2,18 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { BosunError } from "../../core/errors.ts";
-import { JOB_STATUSES, type JobStatus } from "../../core/job.ts";
+import { JOB_STATUSES, type Job, type JobStatus } from "../../core/job.ts";
 import { JobInputSchema } from "../../engine/job-input.ts";
 import type { ApiContext } from "../context.ts";
-import { AttemptView, errors, IdParams, JobStatusSchema, JobView } from "../schemas.ts";
+import { AttemptView, errors, IdParams, JobStatusSchema, JobView, JobWarning } from "../schemas.ts";
 import { attemptView, jobView } from "../views.ts";
 
 const MAX_BATCH = 1000;
 const JobBody = Type.Object({ job: Type.Ref("Job") });
+const Warnings = Type.Array(JobWarning, {
+  description: "Jobs accepted that no live worker can take now (advisory; they wait for one)",
+});
+const JobCreated = Type.Object({ job: Type.Ref("Job"), warnings: Warnings });
 
 /** A job's seq: 15 digits stay exact as a JavaScript number and inside a PostgreSQL bigint. */
 const Cursor = Type.String({ pattern: "^[0-9]{1,15}$", description: "nextCursor of the previous page" });
@@ -40,6 +44,13 @@ export const jobRoutes =
   async (app) => {
     const { engine } = ctx;
 
+    /** Advisory: the jobs that wait for a worker (queued or scheduled) and that no live worker takes. */
+    const warnings = async (jobs: Job[]) => {
+      const pending = jobs.filter((j) => j.status === "queued" || j.status === "scheduled");
+      const reasons = await ctx.advisor.explain(pending);
+      return pending.flatMap((j, i) => (reasons[i] ? [{ jobId: j.id, ...reasons[i] }] : []));
+    };
+
     app.post(
       "/jobs",
       {
@@ -50,12 +61,14 @@ export const jobRoutes =
           description:
             "201 with the new job, or 200 with the existing job when idempotencyKey is already known.",
           body: JobInputSchema,
-          response: { 200: JobBody, 201: JobBody, ...errors(400, 413, 415) },
+          response: { 200: JobCreated, 201: JobCreated, ...errors(400, 413, 415) },
         },
       },
       async (request, reply) => {
         const [outcome] = await engine.enqueue([request.body], { owner: request.principal.id });
-        return reply.status(outcome!.created ? 201 : 200).send({ job: jobView(outcome!.job) });
+        return reply
+          .status(outcome!.created ? 201 : 200)
+          .send({ job: jobView(outcome!.job), warnings: await warnings([outcome!.job]) });
       },
     );
 
@@ -71,14 +84,15 @@ export const jobRoutes =
             { additionalProperties: false },
           ),
           response: {
-            201: Type.Object({ jobs: Type.Array(Type.Ref("Job")) }),
+            201: Type.Object({ jobs: Type.Array(Type.Ref("Job")), warnings: Warnings }),
             ...errors(400, 413, 415),
           },
         },
       },
       async (request, reply) => {
         const outcomes = await engine.enqueue(request.body.jobs, { owner: request.principal.id });
-        return reply.status(201).send({ jobs: outcomes.map((o) => jobView(o.job)) });
+        const jobs = outcomes.map((o) => o.job);
+        return reply.status(201).send({ jobs: jobs.map(jobView), warnings: await warnings(jobs) });
       },
     );
 
@@ -129,7 +143,11 @@ export const jobRoutes =
           response: { 200: JobBody, ...errors(404) },
         },
       },
-      async (request) => ({ job: jobView(await engine.get(request.params.id)) }),
+      async (request) => {
+        const job = await engine.get(request.params.id);
+        const [waiting] = job.status === "queued" ? await ctx.advisor.explain([job]) : [null];
+        return { job: { ...jobView(job), waiting: waiting ?? null } };
+      },
     );
 
     app.get(

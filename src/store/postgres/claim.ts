@@ -78,8 +78,13 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
   const claims = await sql.begin(async (tx) => {
     const out: Claim[] = [];
     const feed: NewFeedEvent[] = [];
-    let others = await peerLoads(tx, peers);
-    let mine: WaitingWorker[] = workers;
+    // With peers, every load comes from the jobs table: a waiter's own `running` is as old as its poll
+    // (a long-poll can be 30 s old), and weighed against fresh peer counts two nodes would each leave a
+    // batch for the other's worker.
+    const running = await runningCounts(tx, peers.length > 0 ? [...workers, ...peers] : []);
+    let others = peerLoads(peers, running);
+    let mine: WaitingWorker[] =
+      peers.length > 0 ? workers.map((w) => ({ ...w, running: running.get(w.workerId) ?? 0 })) : workers;
     const seen: number[] = [];
     // A row left over fits only workers that filled up in that pass, so a further pass for the others
     // reads past it; each further pass has fewer workers. Rows read before are not read again.
@@ -139,16 +144,23 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
   return claims;
 }
 
-/** Peers as placement sees them: what they run now, counted from the jobs table, and what they can add. */
-async function peerLoads(tx: TransactionSql, peers: PeerWorker[]): Promise<WaitingWorker[]> {
-  if (peers.length === 0) return [];
+/** How many running jobs each of these workers holds, from the jobs table. */
+async function runningCounts(
+  tx: TransactionSql,
+  workers: { workerId: string }[],
+): Promise<Map<string, number>> {
+  if (workers.length === 0) return new Map();
   const rows = await tx`SELECT worker_id, COUNT(*)::int AS n FROM jobs
       WHERE status = 'running' AND worker_id = ANY(${tx.array(
-        peers.map((p) => p.workerId),
+        [...new Set(workers.map((w) => w.workerId))],
         25,
       )}::text[])
       GROUP BY worker_id`;
-  const running = new Map(rows.map((r) => [r.worker_id as string, Number(r.n)]));
+  return new Map(rows.map((r) => [r.worker_id as string, Number(r.n)]));
+}
+
+/** Peers as placement sees them: what they run now and what they can add (never beyond capacity). */
+function peerLoads(peers: PeerWorker[], running: Map<string, number>): WaitingWorker[] {
   return peers
     .map((p) => {
       const n = running.get(p.workerId) ?? 0;
