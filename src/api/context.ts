@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 import type { Engine } from "../engine/engine.ts";
+import type { FeedHub } from "../engine/feed-hub.ts";
 import type { PlacementAdvisor } from "../engine/placement-advice.ts";
 
 export interface WorkerUsage {
@@ -11,6 +12,8 @@ export interface WorkerUsage {
 
 export interface ApiContext {
   engine: Engine;
+  /** The change feed as this node reads it (events API). */
+  feed: FeedHub;
   /** Why a job would wait for a worker (warnings on create, `waiting` on the job). */
   advisor: PlacementAdvisor;
   config: Config;

@@ -27,6 +27,8 @@ export const ConfigSchema = Type.Object(
     leaseMs: Type.Integer({ minimum: 500, default: 30_000 }),
     shutdownGraceMs: Type.Integer({ minimum: 0, default: 30_000 }),
     reapIntervalMs: Type.Integer({ minimum: 50, default: 1000 }),
+    /** How long the change feed keeps a change (GET /events?since= reaches this far back). */
+    feedRetentionMs: Type.Integer({ minimum: 60_000, default: 24 * 3_600_000 }),
     /** normal = SQLite synchronous=NORMAL (crash-safe in WAL); strict = FULL (survives power loss). */
     durability: Type.Union([Type.Literal("normal"), Type.Literal("strict")], { default: "normal" }),
     /** Largest job payload accepted, in bytes of JSON. */
@@ -143,6 +145,7 @@ const NUMERIC = new Set<keyof Config>([
   "leaseMs",
   "shutdownGraceMs",
   "reapIntervalMs",
+  "feedRetentionMs",
   "maxPayloadBytes",
   "bodyLimitBytes",
   "maxJsonDepth",
@@ -182,6 +185,7 @@ export const CONFIG_FLAGS: Partial<Record<keyof Config, string>> = {
   nodeId: "--node-id",
   workerLabels: "--labels",
   alertWebhookUrl: "--alert-webhook-url",
+  jobEnvAllow: "--job-env-allow",
 };
 
 /** The JSON object of a config file, or an error that names the file and what is wrong with it. */

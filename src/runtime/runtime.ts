@@ -11,6 +11,8 @@ import { type LeaderLock, Leadership } from "../cluster/leadership.ts";
 import type { Config } from "../config/config.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import { Engine } from "../engine/engine.ts";
+import { FeedHub } from "../engine/feed-hub.ts";
+import { FeedRetention } from "../engine/feed-retention.ts";
 import { PeerDirectory } from "../engine/peer-workers.ts";
 import { PlacementAdvisor } from "../engine/placement-advice.ts";
 import { WorkerService } from "../engine/worker-service.ts";
@@ -51,6 +53,8 @@ export class Runtime {
   readonly workers: WorkerService;
   /** Why a job would wait: no live worker takes its type, queue or constraints (advisory). */
   readonly advisor: PlacementAdvisor;
+  /** This node's reader of the change feed: the events API and everything else that follows jobs. */
+  readonly feed: FeedHub;
   readonly scheduleStore: ScheduleStore & AlertStore;
   readonly schedules: ScheduleService;
   readonly scheduler: Scheduler;
@@ -115,6 +119,22 @@ export class Runtime {
       this.engine.setPeerSource(() => peers.list());
     }
     this.addSingleton({ start: () => this.engine.startReaper(), stop: () => this.engine.stopReaper() });
+    this.feed = new FeedHub({
+      store: o.store,
+      bus: o.bus,
+      // Alone on SQLite, every change is made here and wakes the hub at once; on a shared store other
+      // nodes' changes are read within this.
+      pollMs: o.store.features.shared ? 50 : 1000,
+      onError: (err) => o.logger.error({ err }, "reading the change feed failed"),
+    });
+    this.addSingleton(
+      new FeedRetention({
+        store: o.store,
+        clock: o.clock,
+        retentionMs: o.config.feedRetentionMs,
+        onError: (err) => o.logger.error({ err }, "change feed retention failed"),
+      }),
+    );
 
     this.scheduleStore = o.schedules;
     this.schedules = new ScheduleService(this.engine, o.schedules, o.clock);
@@ -262,6 +282,7 @@ export class Runtime {
     await this.#leadership?.stop();
     this.#leadership = null;
     await this.scheduler.stop();
+    await this.feed.stop();
     await this.alerts.close();
     await this.engine.close();
     await this.bus.close();

@@ -49,6 +49,7 @@ export class BosunServer {
     const app = await buildApp(
       {
         engine: runtime.engine,
+        feed: runtime.feed,
         advisor: runtime.advisor,
         config: opts.config,
         logger: runtime.logger,
