@@ -85,7 +85,13 @@ const consumer = (async () => {
     });
     if (claims.length > 0)
       await engine.complete(
-        claims.map((c) => ({ jobId: c.id, attempt: c.attempt, workerId: c.workerId, result: null })),
+        claims.map((c) => ({
+          jobId: c.id,
+          lease: c.lease,
+          attempt: c.attempt,
+          workerId: c.workerId,
+          result: null,
+        })),
       );
   }
 })();

@@ -97,6 +97,12 @@ export interface Claim {
   id: string;
   attempt: number;
   workerId: string;
+  /**
+   * This claim's own token: complete, fail, release, heartbeat and progress name it. (jobId, attempt,
+   * workerId) is not enough: a released attempt is not spent, so the next claim of the job by the same
+   * worker has the same attempt number.
+   */
+  lease: string;
   queue: string;
   type: string;
   payload: unknown;

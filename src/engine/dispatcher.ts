@@ -203,7 +203,7 @@ export class Dispatcher {
       const orphans = [...byWorker.values()].flat();
       if (orphans.length > 0) {
         await this.#o.store.release(
-          orphans.map((c) => ({ jobId: c.id, attempt: c.attempt, workerId: c.workerId })),
+          orphans.map((c) => ({ jobId: c.id, lease: c.lease, attempt: c.attempt, workerId: c.workerId })),
           this.#o.clock.now(),
         );
       }

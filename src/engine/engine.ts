@@ -16,6 +16,7 @@ import type {
   FailInput,
   FinishOutcome,
   JobQuery,
+  LeaseId,
   LeaseRef,
   LogChunk,
   PeerWorker,
@@ -206,12 +207,12 @@ export class Engine {
   }
 
   /** Renews a worker's leases; returns the ids it must stop running (cancelled or taken away). */
-  heartbeat(workerId: string, jobIds: string[]): Promise<string[]> {
+  heartbeat(workerId: string, leases: LeaseId[]): Promise<string[]> {
     const now = this.clock.now();
-    return this.store.heartbeat(workerId, jobIds, now + this.#o.leaseMs, now);
+    return this.store.heartbeat(workerId, leases, now + this.#o.leaseMs, now);
   }
 
-  async progress(items: { jobId: string; attempt: number; progress: number }[]): Promise<void> {
+  async progress(items: (LeaseId & { progress: number })[]): Promise<void> {
     await this.store.setProgress(items, this.clock.now());
     for (const p of items) this.bus.publish({ type: "progress", jobId: p.jobId, progress: p.progress });
   }

@@ -7,7 +7,7 @@
 import { BosunError } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
 import type { ClusterStore, WorkerRecord } from "../store/cluster-store.ts";
-import type { CompleteInput, FailInput, LeaseRef, LogChunk } from "../store/store.ts";
+import type { CompleteInput, FailInput, LeaseId, LeaseRef, LogChunk } from "../store/store.ts";
 import type { Engine } from "./engine.ts";
 
 export type WorkerStatus = "active" | "draining" | "lost";
@@ -30,7 +30,7 @@ export interface Registration {
 
 export interface Reports {
   logs?: LogChunk[];
-  progress?: { jobId: string; attempt: number; progress: number }[];
+  progress?: (LeaseId & { progress: number })[];
   completed?: Omit<CompleteInput, "workerId">[];
   failed?: Omit<FailInput, "workerId">[];
   released?: Omit<LeaseRef, "workerId">[];
@@ -124,14 +124,14 @@ export class WorkerService {
   /** Renews leases; answers which jobs to abort and whether to drain. */
   async heartbeat(
     workerId: string,
-    jobIds: string[],
+    leases: LeaseId[],
     running: number,
   ): Promise<{ abort: string[]; drain: boolean }> {
     const record = await this.#cluster.touchWorker(workerId, running, this.#engine.clock.now());
     if (!record)
       throw new BosunError("WORKER_NOT_FOUND", `Worker ${workerId} is not registered; register again`);
     this.#known.set(workerId, record);
-    const abort = await this.#engine.heartbeat(workerId, jobIds);
+    const abort = await this.#engine.heartbeat(workerId, leases);
     return { abort, drain: record.draining };
   }
 

@@ -3,9 +3,10 @@
  * (SQLite) or one round trip (PostgreSQL) per batch. Nothing here exposes a connection or a SQL dialect;
  * backend differences live in the backend folders. test/store/conformance.ts runs against every backend.
  *
- * Lease rule: a running job's attempt is identified by (jobId, attempt, workerId). complete/fail/release
- * apply only while that lease is current; a late report from a worker that lost its lease is "stale" and
- * changes nothing (that is how at-least-once never becomes double completion).
+ * Lease rule: a running job's attempt is identified by its claim's lease token (Claim.lease).
+ * complete/fail/release/heartbeat/progress apply only while that lease is current; a late report from a
+ * worker that lost its lease is "stale" and changes nothing (that is how at-least-once never becomes
+ * double completion).
  */
 import type { Attempt, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../core/job.ts";
 import type { WaitingWorker, WorkerFit } from "../core/placement.ts";
@@ -42,8 +43,17 @@ export interface PeerWorker extends WorkerFit {
 
 export interface LeaseRef {
   jobId: string;
+  /** The claim's token: what identifies the lease. */
+  lease: string;
+  /** The attempt and the worker, as the claim gave them (recorded with the change, never matched on). */
   attempt: number;
   workerId: string;
+}
+
+/** A lease as a heartbeat or a progress report names it. */
+export interface LeaseId {
+  jobId: string;
+  lease: string;
 }
 
 export interface CompleteInput extends LeaseRef {
@@ -121,13 +131,13 @@ export interface Store {
   fail(items: FailInput[], now: number): Promise<FinishOutcome[]>;
   /** Gives leases back without spending the attempt (graceful shutdown). */
   release(items: LeaseRef[], now: number): Promise<FinishOutcome[]>;
-  /** Extends the leases a worker holds; returns the job ids among `jobIds` it no longer holds. */
-  heartbeat(workerId: string, jobIds: string[], leaseUntil: number, now: number): Promise<string[]>;
+  /** Extends these leases of the worker; returns the job ids whose lease is no longer current. */
+  heartbeat(workerId: string, leases: LeaseId[], leaseUntil: number, now: number): Promise<string[]>;
   /** Fails the attempts whose lease ran out (code LEASE_EXPIRED) and retries them per backoff. */
   reapExpired(now: number, limit: number): Promise<JobState[]>;
   /** Fails the running attempts of the given workers at once (they are known to be dead). */
   reapWorkers(workerIds: string[], code: string, now: number): Promise<JobState[]>;
-  setProgress(items: { jobId: string; attempt: number; progress: number }[], now: number): Promise<void>;
+  setProgress(items: (LeaseId & { progress: number })[], now: number): Promise<void>;
 
   cancel(id: string, now: number): Promise<ChangeOutcome>;
   retry(id: string, now: number): Promise<ChangeOutcome>;

@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import type { Claim } from "../core/job.ts";
 import { sleep } from "../core/sleep.ts";
-import type { CompleteInput, FailInput, LeaseRef, LogChunk } from "../store/store.ts";
+import type { CompleteInput, FailInput, LeaseId, LeaseRef, LogChunk } from "../store/store.ts";
 import type { PollArgs, WorkerIdentity, WorkerTransport } from "./transport.ts";
 
 export interface HttpTransportOptions {
@@ -23,6 +23,7 @@ export interface HttpTransportOptions {
 interface WireClaim {
   id: string;
   attempt: number;
+  lease: string;
   type: string;
   queue: string;
   payload: unknown;
@@ -34,7 +35,7 @@ interface WireClaim {
 
 interface Outbox {
   logs: LogChunk[];
-  progress: Map<string, { jobId: string; attempt: number; progress: number }>;
+  progress: Map<string, LeaseId & { progress: number }>;
   completed: Omit<CompleteInput, "workerId">[];
   failed: Omit<FailInput, "workerId">[];
   released: Omit<LeaseRef, "workerId">[];
@@ -202,12 +203,12 @@ export class HttpTransport implements WorkerTransport {
     await this.flush();
   }
 
-  async heartbeat(jobIds: string[]): Promise<string[]> {
+  async heartbeat(leases: LeaseId[]): Promise<string[]> {
     const id = this.#identity!.workerId;
     const res = await this.#asWorker(() =>
       this.#call<{ abort: string[]; drain: boolean }>(`/workers/${encodeURIComponent(id)}/heartbeat`, {
-        jobIds,
-        running: jobIds.length,
+        leases,
+        running: leases.length,
       }),
     );
     this.drain = res.drain;
@@ -219,8 +220,8 @@ export class HttpTransport implements WorkerTransport {
     this.#schedule();
   }
 
-  progress(jobId: string, attempt: number, percent: number): void {
-    this.#outbox.progress.set(jobId, { jobId, attempt, progress: percent });
+  progress(lease: LeaseId, percent: number): void {
+    this.#outbox.progress.set(lease.jobId, { ...lease, progress: percent });
     this.#schedule();
   }
 

@@ -8,7 +8,7 @@ import type { Claim } from "../core/job.ts";
 import { sleep } from "../core/sleep.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { WorkerService } from "../engine/worker-service.ts";
-import type { CompleteInput, FailInput, LeaseRef, LogChunk } from "../store/store.ts";
+import type { CompleteInput, FailInput, LeaseId, LeaseRef, LogChunk } from "../store/store.ts";
 import type { PollArgs, WorkerIdentity, WorkerTransport } from "./transport.ts";
 
 export class LocalTransport implements WorkerTransport {
@@ -18,7 +18,7 @@ export class LocalTransport implements WorkerTransport {
   #identity: WorkerIdentity | null = null;
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #logs: Batcher<LogChunk, undefined>;
-  #progress = new Map<string, { jobId: string; attempt: number; progress: number }>();
+  #progress = new Map<string, LeaseId & { progress: number }>();
   #progressTimer: NodeJS.Timeout | null = null;
   /** Reports of this tick, handed to the engine together (one call, one promise, per tick). */
   #completed: CompleteInput[] = [];
@@ -102,8 +102,8 @@ export class LocalTransport implements WorkerTransport {
 
   // The running count is the leases renewed here (running and prefetched, as a remote worker counts
   // them): the count of the last poll is stale once a full pool stops polling.
-  async heartbeat(jobIds: string[]): Promise<string[]> {
-    const { abort } = await this.#workers.heartbeat(this.#identity!.workerId, jobIds, jobIds.length);
+  async heartbeat(leases: LeaseId[]): Promise<string[]> {
+    const { abort } = await this.#workers.heartbeat(this.#identity!.workerId, leases, leases.length);
     return abort;
   }
 
@@ -111,9 +111,9 @@ export class LocalTransport implements WorkerTransport {
     this.#track(this.#logs.add(chunk));
   }
 
-  progress(jobId: string, attempt: number, percent: number): void {
+  progress(lease: LeaseId, percent: number): void {
     // Only the latest value per job matters; write at most every 100 ms.
-    this.#progress.set(jobId, { jobId, attempt, progress: percent });
+    this.#progress.set(lease.jobId, { ...lease, progress: percent });
     if (this.#progressTimer) return;
     this.#progressTimer = setTimeout(() => this.#flushProgress(), 100);
   }

@@ -47,6 +47,11 @@ export class PrefetchBuffer {
     return this.#held.map((h) => h.claim.id);
   }
 
+  /** The claims held, oldest first (their leases are renewed with the running ones). */
+  claims(): Claim[] {
+    return this.#held.map((h) => h.claim);
+  }
+
   push(claims: Claim[], now: number): void {
     for (const claim of claims) this.#held.push({ claim, since: now });
   }

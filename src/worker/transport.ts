@@ -4,7 +4,7 @@
  * has: that is what lets both share one implementation.
  */
 import type { Claim } from "../core/job.ts";
-import type { CompleteInput, FailInput, LeaseRef, LogChunk } from "../store/store.ts";
+import type { CompleteInput, FailInput, LeaseId, LeaseRef, LogChunk } from "../store/store.ts";
 
 export interface WorkerIdentity {
   workerId: string;
@@ -37,10 +37,10 @@ export interface WorkerTransport {
   complete(item: CompleteInput): void;
   fail(item: FailInput): void;
   release(items: LeaseRef[]): Promise<void>;
-  /** Renews leases; returns the ids among `jobIds` the worker must abort (cancelled or reassigned). */
-  heartbeat(jobIds: string[]): Promise<string[]>;
+  /** Renews leases; returns the job ids among them the worker must abort (cancelled or reassigned). */
+  heartbeat(leases: LeaseId[]): Promise<string[]>;
   log(chunk: LogChunk): void;
-  progress(jobId: string, attempt: number, percent: number): void;
+  progress(lease: LeaseId, percent: number): void;
   /** Push notification of cancellations, where the transport has one (local bus, remote long-poll). */
   onCancel(fn: (jobIds: string[]) => void): () => void;
   flush(): Promise<void>;

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { JobFailure } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
 import type { ExecContext, ExecOutcome, Executor } from "../executors/executor.ts";
+import type { LeaseRef } from "../store/store.ts";
 import { AbortKind, abortKind, attemptAbort } from "./abort.ts";
 import { AttemptDirs } from "./attempt-dirs.ts";
 import { PrefetchBuffer } from "./prefetch.ts";
@@ -186,7 +187,7 @@ export class WorkerLoop {
   async #release(claims: Claim[]): Promise<void> {
     if (claims.length === 0) return;
     await this.#o.transport
-      .release(claims.map((c) => ({ jobId: c.id, attempt: c.attempt, workerId: c.workerId })))
+      .release(claims.map(leaseOf))
       .catch((e) => this.#o.logger.warn({ err: String(e) }, "release failed"));
   }
 
@@ -223,7 +224,7 @@ export class WorkerLoop {
     const { claim } = running;
     const { signal } = running.controller;
     const { transport } = this.#o;
-    const lease = { jobId: claim.id, attempt: claim.attempt, workerId: claim.workerId };
+    const lease = leaseOf(claim);
     const executor = this.#o.executors.get(claim.type);
     if (!executor) {
       transport.fail({
@@ -281,16 +282,20 @@ export class WorkerLoop {
         }
         transport.log({ jobId: claim.id, at: Date.now(), stream, data });
       },
-      progress: (percent) => transport.progress(claim.id, claim.attempt, Math.max(0, Math.min(100, percent))),
+      progress: (percent) =>
+        transport.progress({ jobId: claim.id, lease: claim.lease }, Math.max(0, Math.min(100, percent))),
       workDir: () => this.#dirs.create(claim),
     };
   }
 
   async #beat(): Promise<void> {
     await this.#release(this.#held.takeStale(Date.now()));
-    const ids = [...this.#running.keys(), ...this.#held.ids()];
+    const leases = [...[...this.#running.values()].map((r) => r.claim), ...this.#held.claims()].map((c) => ({
+      jobId: c.id,
+      lease: c.lease,
+    }));
     try {
-      const lost = await this.#o.transport.heartbeat(ids);
+      const lost = await this.#o.transport.heartbeat(leases);
       for (const id of lost) {
         this.#held.drop(id);
         this.#abort(this.#running.get(id), AbortKind.Lost);
@@ -320,3 +325,11 @@ function failureOf(err: unknown, kind: AbortKind | null, claim: Claim) {
   const e = err instanceof Error ? err : new Error(String(err));
   return { error: { code: "HANDLER_ERROR", message: e.message }, retryable: true };
 }
+
+/** The lease a claim gives its reports: the token identifies it, attempt and worker describe it. */
+const leaseOf = (c: Claim): LeaseRef => ({
+  jobId: c.id,
+  lease: c.lease,
+  attempt: c.attempt,
+  workerId: c.workerId,
+});

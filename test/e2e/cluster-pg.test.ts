@@ -224,9 +224,9 @@ describe("cluster on PostgreSQL", () => {
     assert.ok(handover <= 2000, `hand-over took ${handover} ms`);
     // The new leader reaps: a lease nobody renews is failed and retried.
     await sql`INSERT INTO jobs (id, queue, type, payload, status, priority, attempts, max_attempts, attempt_budget, backoff,
-        run_at, created_at, updated_at, started_at, worker_id, lease_expires_at, owner)
+        run_at, created_at, updated_at, started_at, worker_id, lease_expires_at, owner, lease_token)
       VALUES ('orphan-1', 'default', 'sleep', '{"durationMs": 1}', 'running', 0, 1, 3, 3,
-        '{"type": "fixed", "delayMs": 0}', 0, 0, 0, 0, 'gone-worker', 1, 'test')`;
+        '{"type": "fixed", "delayMs": 0}', 0, 0, 0, 0, 'gone-worker', 1, 'test', 'orphan-lease')`;
     await waitUntil(
       async () =>
         (await api<{ job: Job }>(url(survivors[1]!), "GET", "/api/v1/jobs/orphan-1")).body.job.status ===

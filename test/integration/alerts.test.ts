@@ -45,6 +45,7 @@ function openNode(file: string, alertOpts: Partial<ConstructorParameters<typeof 
       await engine.fail([
         {
           jobId: c.id,
+          lease: c.lease,
           attempt: c.attempt,
           workerId: "w",
           error: { code: "HTTP_STATUS", message: "The target answered 500" },

@@ -61,32 +61,41 @@ for (const backend of backends) {
         constraints: { name: workerId },
       });
       assert.equal(sub.status, 201, sub.text);
-      const res = await api<{ jobs: { id: string }[] }>(s.url, "POST", `/api/v1/workers/${workerId}/poll`, {
-        slots: 1,
-        waitMs: 5000,
-      });
+      const res = await api<{ jobs: { id: string; lease: string }[] }>(
+        s.url,
+        "POST",
+        `/api/v1/workers/${workerId}/poll`,
+        {
+          slots: 1,
+          waitMs: 5000,
+        },
+      );
       assert.deepEqual(
         res.body.jobs.map((j) => j.id),
         [sub.body.job.id],
         res.text,
       );
-      return sub.body.job.id;
+      return { jobId: sub.body.job.id, lease: res.body.jobs[0]!.lease };
     };
     const getJob = async (id: string) =>
       (await api<{ job: Job }>(s.url, "GET", `/api/v1/jobs/${id}`)).body.job;
-    const heartbeat = async (workerId: string, jobIds: string[]) =>
+    const heartbeat = async (workerId: string, leases: { jobId: string; lease: string }[]) =>
       (
         await api<{ abort: string[] }>(s.url, "POST", `/api/v1/workers/${workerId}/heartbeat`, {
-          jobIds,
+          leases,
         })
       ).body.abort;
 
     it("keeps the jobs of a worker that registers again as the same process (same instance, or none)", async () => {
       await register("w1", "instance-a");
-      const id = await claim("w1");
+      const lease = await claim("w1");
       await register("w1", "instance-a");
-      assert.deepEqual(await heartbeat("w1", [id]), [], "a re-registration of the same process lost its job");
-      const kept = await getJob(id);
+      assert.deepEqual(
+        await heartbeat("w1", [lease]),
+        [],
+        "a re-registration of the same process lost its job",
+      );
+      const kept = await getJob(lease.jobId);
       assert.equal(kept.status, "running");
       assert.equal(kept.attempts, 1);
 
@@ -95,12 +104,13 @@ for (const backend of backends) {
       const old = await claim("w2");
       await register("w2");
       assert.deepEqual(await heartbeat("w2", [old]), []);
-      assert.equal((await getJob(old)).status, "running");
+      assert.equal((await getJob(old.jobId)).status, "running");
     });
 
     it("ends the old process's attempts as WORKER_LOST when another instance registers", async () => {
       await register("w3", "instance-a");
-      const id = await claim("w3");
+      const lease = await claim("w3");
+      const id = lease.jobId;
       await register("w3", "instance-b");
       const lost = await getJob(id);
       assert.notEqual(lost.status, "running", "the dead process's attempt is still running");
@@ -108,7 +118,7 @@ for (const backend of backends) {
       const attempts = await api<{ items: Attempt[] }>(s.url, "GET", `/api/v1/jobs/${id}/attempts`);
       assert.equal(attempts.body.items[0]?.status, "failed", attempts.text);
       assert.equal(attempts.body.items[0]?.error?.code, "WORKER_LOST", attempts.text);
-      assert.deepEqual(await heartbeat("w3", [id]), [id], "the old lease is still renewable");
+      assert.deepEqual(await heartbeat("w3", [lease]), [id], "the old lease is still renewable");
     });
   });
 }

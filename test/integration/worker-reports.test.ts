@@ -18,7 +18,7 @@ type Job = {
   attempts: number;
   error: { code: string; message: string } | null;
 };
-type Claim = { id: string; attempt: number };
+type Claim = { id: string; attempt: number; lease: string };
 
 const getJob = async (url: string, id: string) =>
   (await api<{ job: Job }>(url, "GET", `/api/v1/jobs/${id}`)).body.job;
@@ -63,7 +63,14 @@ describe("worker reports", () => {
       const job = await submit(s.url, { type: "big.result", maxAttempts: 3 });
       const claim = await w.claim();
       const res = await w.report({
-        completed: [{ jobId: claim.id, attempt: claim.attempt, result: { blob: "x".repeat(200 * 1024) } }],
+        completed: [
+          {
+            jobId: claim.id,
+            lease: claim.lease,
+            attempt: claim.attempt,
+            result: { blob: "x".repeat(200 * 1024) },
+          },
+        ],
       });
       assert.equal(res.status, 200, res.text);
       const done = await getJob(s.url, job.id);
@@ -99,7 +106,7 @@ describe("worker reports", () => {
       const claim = await w.claim();
       const res = await w.report({
         logs: [{ jobId: claim.id, at: Date.now(), stream: "stdout", data: "y".repeat(12 * 1024 * 1024) }],
-        completed: [{ jobId: claim.id, attempt: claim.attempt, result: null }],
+        completed: [{ jobId: claim.id, lease: claim.lease, attempt: claim.attempt, result: null }],
       });
       assert.equal(res.status, 200, res.text);
       const text = (await api(s.url, "GET", `/api/v1/jobs/${chatty.id}/logs`)).text;

@@ -177,8 +177,8 @@ export function storeConformance(name: string, open: OpenStore): void {
       const queueName = q();
       await store.enqueue([newJob({ queue: queueName })], T0);
       const [c] = await claim([only(queueName)]);
-      const lease = { jobId: c!.id, attempt: c!.attempt, workerId: c!.workerId };
-      const [wrong] = await store.complete([{ ...lease, workerId: "intruder", result: 1 }], T0 + 10);
+      const lease = { jobId: c!.id, lease: c!.lease, attempt: c!.attempt, workerId: c!.workerId };
+      const [wrong] = await store.complete([{ ...lease, lease: "forged", result: 1 }], T0 + 10);
       assert.equal(wrong!.ok, false);
       const [ok] = await store.complete([{ ...lease, result: { v: 42 }, exitCode: 0 }], T0 + 20);
       assert.equal(ok!.ok, true);
@@ -209,7 +209,17 @@ export function storeConformance(name: string, open: OpenStore): void {
       const err = { code: "BOOM", message: "boom" };
       assert.ok(c1);
       const [f1] = await store.fail(
-        [{ jobId: c1!.id, attempt: 1, workerId: "w1", error: err, retryable: true, exitCode: 3 }],
+        [
+          {
+            jobId: c1!.id,
+            lease: c1!.lease,
+            attempt: 1,
+            workerId: "w1",
+            error: err,
+            retryable: true,
+            exitCode: 3,
+          },
+        ],
         T0 + 10,
       );
       assert.ok(f1!.ok && f1!.job.status === "scheduled" && f1!.job.runAt === T0 + 110);
@@ -218,7 +228,7 @@ export function storeConformance(name: string, open: OpenStore): void {
       const [c2] = await claim([only(queueName)], T0 + 110);
       assert.equal(c2!.attempt, 2);
       const [f2] = await store.fail(
-        [{ jobId: c2!.id, attempt: 2, workerId: "w1", error: err, retryable: true }],
+        [{ jobId: c2!.id, lease: c2!.lease, attempt: 2, workerId: "w1", error: err, retryable: true }],
         T0 + 200,
       );
       assert.ok(f2!.ok && f2!.job.status === "failed");
@@ -240,7 +250,16 @@ export function storeConformance(name: string, open: OpenStore): void {
       await store.enqueue([newJob({ queue: queueName, maxAttempts: 5 })], T0);
       const [c] = await claim([only(queueName)]);
       const [f] = await store.fail(
-        [{ jobId: c!.id, attempt: 1, workerId: "w1", error: { code: "X", message: "x" }, retryable: false }],
+        [
+          {
+            jobId: c!.id,
+            lease: c!.lease,
+            attempt: 1,
+            workerId: "w1",
+            error: { code: "X", message: "x" },
+            retryable: false,
+          },
+        ],
         T0,
       );
       assert.ok(f!.ok && f!.job.status === "failed");
@@ -250,10 +269,35 @@ export function storeConformance(name: string, open: OpenStore): void {
       const queueName = q();
       await store.enqueue([newJob({ queue: queueName })], T0);
       const [c] = await claim([only(queueName)]);
-      const [r] = await store.release([{ jobId: c!.id, attempt: 1, workerId: "w1" }], T0 + 5);
+      const [r] = await store.release(
+        [{ jobId: c!.id, lease: c!.lease, attempt: 1, workerId: "w1" }],
+        T0 + 5,
+      );
       assert.ok(r!.ok && r!.job.status === "queued" && r!.job.attempts === 0);
       const [again] = await claim([only(queueName)], T0 + 6);
       assert.equal(again!.attempt, 1);
+    });
+
+    it("names each claim by its own token: a released claim's reports are stale after the next claim", async () => {
+      const queueName = q();
+      await store.enqueue([newJob({ queue: queueName })], T0);
+      const [first] = await claim([only(queueName)]);
+      await store.release([{ jobId: first!.id, lease: first!.lease, attempt: 1, workerId: "w1" }], T0 + 1);
+      const [second] = await claim([only(queueName)], T0 + 2);
+      // Same job, same attempt number, same worker: only the token tells the two claims apart.
+      assert.deepEqual([second!.id, second!.attempt, second!.workerId], [first!.id, 1, "w1"]);
+      assert.notEqual(second!.lease, first!.lease);
+      const stale = { jobId: first!.id, lease: first!.lease, attempt: 1, workerId: "w1" };
+      assert.deepEqual(await store.complete([{ ...stale, result: "old" }], T0 + 3), [
+        { ok: false, jobId: first!.id },
+      ]);
+      assert.deepEqual(
+        await store.heartbeat("w1", [{ jobId: first!.id, lease: first!.lease }], T0 + 9, T0 + 3),
+        [first!.id],
+      );
+      const [ok] = await store.complete([{ ...stale, lease: second!.lease, result: "new" }], T0 + 4);
+      assert.equal(ok!.ok, true);
+      assert.equal((await store.getJob(first!.id))!.result, "new");
     });
 
     it("renews a worker's leases and reports the jobs it no longer holds", async () => {
@@ -261,7 +305,12 @@ export function storeConformance(name: string, open: OpenStore): void {
       await store.enqueue([newJob({ queue: queueName }), newJob({ queue: queueName })], T0);
       const [a, b] = await claim([only(queueName)]);
       await store.cancel(b!.id, T0 + 1);
-      const lost = await store.heartbeat("w1", [a!.id, b!.id], T0 + 60_000, T0 + 2);
+      const lost = await store.heartbeat(
+        "w1",
+        [a!, b!].map((c) => ({ jobId: c.id, lease: c.lease })),
+        T0 + 60_000,
+        T0 + 2,
+      );
       assert.deepEqual(lost, [b!.id]);
       assert.equal((await store.getJob(a!.id))!.leaseExpiresAt, T0 + 60_000);
     });
@@ -290,8 +339,8 @@ export function storeConformance(name: string, open: OpenStore): void {
       const [c] = await claim([only(queueName)]);
       await store.setProgress(
         [
-          { jobId: c!.id, attempt: 1, progress: 40 },
-          { jobId: c!.id, attempt: 9, progress: 99 },
+          { jobId: c!.id, lease: c!.lease, progress: 40 },
+          { jobId: c!.id, lease: "an-old-claim", progress: 99 },
         ],
         T0,
       );
@@ -304,7 +353,7 @@ export function storeConformance(name: string, open: OpenStore): void {
         [newJob({ queue: queueName }), newJob({ queue: queueName, priority: 9 })],
         T0,
       );
-      await claim([only(queueName, { slots: 1 })]);
+      const [runningClaim] = await claim([only(queueName, { slots: 1 })]);
       const c1 = await store.cancel(queued!.job.id, T0 + 1);
       assert.ok(c1.ok && c1.job.status === "cancelled");
       const c2 = await store.cancel(running!.job.id, T0 + 2);
@@ -323,7 +372,7 @@ export function storeConformance(name: string, open: OpenStore): void {
       assert.ok(!r2.ok && r2.reason === "invalid_state");
       // A late report from the cancelled attempt changes nothing.
       const [late] = await store.complete(
-        [{ jobId: running!.job.id, attempt: 1, workerId: "w1", result: 1 }],
+        [{ jobId: running!.job.id, lease: runningClaim!.lease, attempt: 1, workerId: "w1", result: 1 }],
         T0 + 6,
       );
       assert.equal(late!.ok, false);

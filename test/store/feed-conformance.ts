@@ -57,6 +57,7 @@ export function feedConformance(name: string, open: OpenStore): void {
         [
           {
             jobId: a!.job.id,
+            lease: c1!.lease,
             attempt: 1,
             workerId: "w1",
             error: { code: "EXIT_NONZERO", message: "1" },
@@ -67,14 +68,17 @@ export function feedConformance(name: string, open: OpenStore): void {
       );
       assert.equal(await store.promoteDue(T0 + 1000), 1);
       const [c2] = await store.claim({ now: T0 + 1000, leaseMs: 1000, workers: [only] });
-      await store.complete([{ jobId: c2!.id, attempt: 2, workerId: "w1", result: 1 }], T0 + 1001);
+      await store.complete(
+        [{ jobId: c2!.id, lease: c2!.lease, attempt: 2, workerId: "w1", result: 1 }],
+        T0 + 1001,
+      );
       assert.equal(c1!.id, a!.job.id);
 
       const [b] = await store.enqueue([newJob({ queue, runAt: T0 + 50_000 })], T0);
       await store.cancel(b!.job.id, T0 + 2);
       await store.retry(b!.job.id, T0 + 3);
-      await store.claim({ now: T0 + 4, leaseMs: 1000, workers: [only] });
-      await store.release([{ jobId: b!.job.id, attempt: 1, workerId: "w1" }], T0 + 5);
+      const [cb] = await store.claim({ now: T0 + 4, leaseMs: 1000, workers: [only] });
+      await store.release([{ jobId: b!.job.id, lease: cb!.lease, attempt: 1, workerId: "w1" }], T0 + 5);
       await store.claim({ now: T0 + 6, leaseMs: 10, workers: [only] });
       await store.reapExpired(T0 + 100, 100);
 
@@ -121,12 +125,17 @@ export function feedConformance(name: string, open: OpenStore): void {
         ],
         T0,
       );
-      await store.claim({ now: T0, leaseMs: 1000, workers: [{ ...only, slots: 2 }] });
-      await store.complete([{ jobId: done!.job.id, attempt: 1, workerId: "w1", result: null }], T0 + 1);
+      const claims = await store.claim({ now: T0, leaseMs: 1000, workers: [{ ...only, slots: 2 }] });
+      const leaseOf = (id: string) => claims.find((c) => c.id === id)!.lease;
+      await store.complete(
+        [{ jobId: done!.job.id, lease: leaseOf(done!.job.id), attempt: 1, workerId: "w1", result: null }],
+        T0 + 1,
+      );
       await store.fail(
         [
           {
             jobId: failed!.job.id,
+            lease: leaseOf(failed!.job.id),
             attempt: 1,
             workerId: "w1",
             error: { code: "X", message: "x" },
@@ -144,9 +153,15 @@ export function feedConformance(name: string, open: OpenStore): void {
       );
       const mark = (await store.feedBounds()).latest;
 
-      // Ends of attempts that are not running: complete, fail, release name no current lease.
+      // Ends of attempts that are not running: complete, fail, release name no current lease, even with
+      // the token of the claim that ended.
       for (const id of ids) {
-        const lease = { jobId: id, attempt: 1, workerId: "w1" };
+        const lease = {
+          jobId: id,
+          lease: claims.find((c) => c.id === id)?.lease ?? "none",
+          attempt: 1,
+          workerId: "w1",
+        };
         assert.deepEqual(await store.complete([{ ...lease, result: 1 }], T0 + 2), [{ ok: false, jobId: id }]);
         assert.deepEqual(
           await store.fail([{ ...lease, error: { code: "X", message: "x" }, retryable: true }], T0 + 2),

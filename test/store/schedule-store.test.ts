@@ -136,7 +136,10 @@ function scheduleStoreContract(name: string, open: () => Promise<Opened>) {
         leaseMs: 1000,
         workers: [worker("w", { queues: [queue], slots: 1 })],
       });
-      await o.jobs.complete([{ jobId: claim!.id, attempt: 1, workerId: "w", result: null }], T0);
+      await o.jobs.complete(
+        [{ jobId: claim!.id, lease: claim!.lease, attempt: 1, workerId: "w", result: null }],
+        T0,
+      );
       const active = await o.schedules.activeRuns([a.id, b.id]);
       assert.deepEqual([...active], [[a.id, 1]]);
       assert.equal((await o.schedules.activeRuns([])).size, 0);
@@ -191,6 +194,7 @@ function scheduleStoreContract(name: string, open: () => Promise<Opened>) {
         [
           {
             jobId: c!.id,
+            lease: c!.lease,
             attempt: 1,
             workerId: "w",
             error: { code: "HTTP_STATUS", message: "500" },

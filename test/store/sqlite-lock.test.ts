@@ -80,6 +80,7 @@ describe("SQLite store lock", () => {
       const done = await first.complete(
         [...mine, other!].map((c) => ({
           jobId: c.id,
+          lease: c.lease,
           attempt: c.attempt,
           workerId: c.workerId,
           result: null,

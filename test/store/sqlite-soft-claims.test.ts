@@ -103,10 +103,12 @@ describe("SQLite soft claims", () => {
       const ids = made.map((e) => e.job.id);
       await s.store.enqueue([newJob({ queue: "b" }), newJob({ queue: "b" })], T0);
       // Oldest first at equal priority: ids 0–2 are held, 3–4 stay queued. One job of b is held too.
-      assert.deepEqual((await claimIn(s.store, "a", 3)).map((c) => c.id).sort(), ids.slice(0, 3).sort());
+      const held = await claimIn(s.store, "a", 3);
+      assert.deepEqual(held.map((c) => c.id).sort(), ids.slice(0, 3).sort());
       assert.equal((await claimIn(s.store, "b", 1, T0, "w2")).length, 1);
       // Progress writes ids[1]'s claim: the list must merge file rows and held ones in seq order.
-      await s.store.setProgress([{ jobId: ids[1]!, attempt: 1, progress: 10 }], T0);
+      const second = held.find((c) => c.id === ids[1])!;
+      await s.store.setProgress([{ jobId: second.id, lease: second.lease, progress: 10 }], T0);
       assert.equal(s.row(ids[1]!).status, "running");
       assert.equal(s.row(ids[0]!).status, "queued");
 
@@ -229,6 +231,6 @@ describe("SQLite soft claims", () => {
     }));
 });
 
-function lease(c: { id: string; attempt: number; workerId: string }) {
-  return { jobId: c.id, attempt: c.attempt, workerId: c.workerId };
+function lease(c: { id: string; lease: string; attempt: number; workerId: string }) {
+  return { jobId: c.id, lease: c.lease, attempt: c.attempt, workerId: c.workerId };
 }

@@ -8,6 +8,7 @@ const claim = (id: string): Claim => ({
   id,
   attempt: 1,
   workerId: "w",
+  lease: `lease-${id}`,
   queue: "default",
   type: "noop",
   payload: null,

@@ -18,7 +18,12 @@ const JobErrorIn = Type.Object({
   message: Type.String({ maxLength: 10_000 }),
   details: Type.Optional(Type.Unknown()),
 });
-const Lease = { jobId: Type.String(), attempt: Type.Integer({ minimum: 1 }) };
+const Lease = {
+  jobId: Type.String(),
+  lease: Type.String({ minLength: 1, maxLength: 100, description: "The claim's lease token (jobs[].lease)" }),
+  attempt: Type.Integer({ minimum: 1 }),
+};
+const LeaseOnly = Type.Object({ jobId: Type.String(), lease: Lease.lease });
 
 const WorkerOut = Type.Object({
   id: Type.String(),
@@ -36,6 +41,7 @@ const WorkerOut = Type.Object({
 const ClaimOut = Type.Object({
   id: Type.String(),
   attempt: Type.Integer(),
+  lease: Type.String({ description: "This claim's token: every report on the attempt names it" }),
   type: Type.String(),
   queue: Type.String(),
   payload: Type.Unknown(),
@@ -61,6 +67,7 @@ const workerView = (w: WorkerView) => ({
 const claimView = (c: Claim) => ({
   id: c.id,
   attempt: c.attempt,
+  lease: c.lease,
   type: c.type,
   queue: c.queue,
   payload: c.payload,
@@ -198,7 +205,7 @@ export const workerRoutes =
         if (abort.signal.aborted && jobs.length > 0) {
           // The worker hung up while we claimed for it: give the jobs back at once.
           await workers.report(request.params.id, {
-            released: jobs.map((j) => ({ jobId: j.id, attempt: j.attempt })),
+            released: jobs.map((j) => ({ jobId: j.id, lease: j.lease, attempt: j.attempt })),
           });
           return reply.send({ jobs: [], drain });
         }
@@ -216,7 +223,7 @@ export const workerRoutes =
           params: WorkerId,
           body: Type.Object(
             {
-              jobIds: Type.Array(Type.String(), { maxItems: 10_000 }),
+              leases: Type.Array(LeaseOnly, { maxItems: 10_000 }),
               running: Type.Optional(Type.Integer({ minimum: 0 })),
             },
             { additionalProperties: false },
@@ -230,8 +237,8 @@ export const workerRoutes =
       async (request) =>
         workers.heartbeat(
           request.params.id,
-          request.body.jobIds,
-          request.body.running ?? request.body.jobIds.length,
+          request.body.leases,
+          request.body.running ?? request.body.leases.length,
         ),
     );
 
@@ -261,7 +268,13 @@ export const workerRoutes =
                 ),
               ),
               progress: Type.Optional(
-                Type.Array(Type.Object({ ...Lease, progress: Type.Number({ minimum: 0, maximum: 100 }) })),
+                Type.Array(
+                  Type.Object({
+                    jobId: Lease.jobId,
+                    lease: Lease.lease,
+                    progress: Type.Number({ minimum: 0, maximum: 100 }),
+                  }),
+                ),
               ),
               completed: Type.Optional(
                 Type.Array(

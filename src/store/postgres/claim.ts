@@ -30,6 +30,7 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
     id: r.id as string,
     attempt: Number(r.attempts),
     workerId,
+    lease: r.lease_token as string,
     queue: r.queue as string,
     type: r.type as string,
     payload: r.payload,
@@ -61,11 +62,13 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
     const rows = await sql.begin(async (tx) => {
       const got =
         await tx`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ${w.workerId},
-          started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
+          started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL,
+          lease_token = gen_random_uuid()::text
         WHERE seq IN (
           SELECT seq FROM jobs WHERE ${fitFilter(sql, [w])}
           ORDER BY priority DESC, seq LIMIT ${w.slots} FOR UPDATE SKIP LOCKED)
-        RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time, owner, schedule_id`;
+        RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time, owner, schedule_id,
+          lease_token`;
       await appendFeed(
         tx,
         got.map((r) => claimed(r, w.workerId)),
@@ -111,7 +114,8 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
       if (ours.length > 0) {
         const claimedRows =
           await tx`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = p.worker_id,
-              started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL
+              started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL,
+              lease_token = gen_random_uuid()::text
             FROM unnest(${tx.array(
               ours.map(([id]) => seqOf.get(id)!),
               20,
@@ -121,7 +125,7 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
             )}::text[])
               AS p(seq, worker_id)
             WHERE jobs.seq = p.seq
-            RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id, jobs.scheduled_time, jobs.owner, jobs.schedule_id`;
+            RETURNING jobs.id, jobs.attempts, jobs.queue, jobs.type, jobs.payload, jobs.timeout_ms, jobs.max_attempts, jobs.worker_id, jobs.scheduled_time, jobs.owner, jobs.schedule_id, jobs.lease_token`;
         for (const r of claimedRows) {
           out.push(toClaim(r, r.worker_id as string));
           feed.push(claimed(r, r.worker_id as string));

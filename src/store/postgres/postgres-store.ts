@@ -18,6 +18,7 @@ import type {
   FinishOutcome,
   JobCounts,
   JobQuery,
+  LeaseId,
   LeaseRef,
   LogChunk,
   Store,
@@ -69,8 +70,7 @@ const STATE = [
  * with stale statistics it hashed every running job per batch — 50 ms per 500 completions with 20,000
  * running — where the id index costs what the batch holds.
  */
-const holdsLease = (sql: Sql) =>
-  sql`j.lease_expires_at IS NOT NULL AND j.attempts = i.attempt AND j.worker_id = i.worker_id`;
+const holdsLease = (sql: Sql) => sql`j.lease_expires_at IS NOT NULL AND j.lease_token = i.lease`;
 
 export class PostgresStore implements Store {
   readonly features = { shared: true } as const;
@@ -152,8 +152,11 @@ export class PostgresStore implements Store {
           )}::int[], ${sql.array(
             items.map((c) => c.httpStatus ?? null),
             23,
-          )}::int[])
-          AS t(id, attempt, worker_id, result, exit_code, http_status)),
+          )}::int[], ${sql.array(
+            items.map((c) => c.lease),
+            25,
+          )}::text[])
+          AS t(id, attempt, worker_id, result, exit_code, http_status, lease)),
       done AS (
         UPDATE jobs j SET status = 'completed', result = i.result::jsonb, finished_at = ${now}, updated_at = ${now},
           lease_expires_at = NULL, error = NULL
@@ -200,7 +203,10 @@ export class PostgresStore implements Store {
         ${sql.array(
           items.map((f) => f.workerId),
           25,
-        )}::text[]) AS i(id, attempt, worker_id)
+        )}::text[], ${sql.array(
+          items.map((f) => f.lease),
+          25,
+        )}::text[]) AS i(id, attempt, worker_id, lease)
         ON j.id = i.id AND ${holdsLease(sql)}
       FOR UPDATE OF j`;
     const held = new Map(current.map((r) => [r.id as string, r]));
@@ -288,7 +294,10 @@ export class PostgresStore implements Store {
         ${sql.array(
           items.map((l) => l.workerId),
           25,
-        )}::text[]) AS i(id, attempt, worker_id)
+        )}::text[], ${sql.array(
+          items.map((l) => l.lease),
+          25,
+        )}::text[]) AS i(id, attempt, worker_id, lease)
       WHERE j.id = i.id AND ${holdsLease(sql)}
       RETURNING ${sql(STATE.map((c) => `j.${c}`))}, i.attempt AS in_attempt, i.worker_id AS in_worker_id`;
       await appendFeed(
@@ -312,11 +321,21 @@ export class PostgresStore implements Store {
     });
   }
 
-  async heartbeat(workerId: string, jobIds: string[], leaseUntil: number, now: number): Promise<string[]> {
-    const rows = await this.sql`UPDATE jobs SET lease_expires_at = ${leaseUntil}, updated_at = ${now}
-      WHERE worker_id = ${workerId} AND status = 'running' RETURNING id`;
+  async heartbeat(workerId: string, leases: LeaseId[], leaseUntil: number, now: number): Promise<string[]> {
+    if (leases.length === 0) return [];
+    const sql = this.sql;
+    const rows = await sql`UPDATE jobs j SET lease_expires_at = ${leaseUntil}, updated_at = ${now}
+      FROM unnest(${sql.array(
+        leases.map((l) => l.jobId),
+        25,
+      )}::text[], ${sql.array(
+        leases.map((l) => l.lease),
+        25,
+      )}::text[]) AS i(id, lease)
+      WHERE j.id = i.id AND ${holdsLease(sql)} AND j.worker_id = ${workerId}
+      RETURNING j.id`;
     const held = new Set(rows.map((r) => r.id as string));
-    return jobIds.filter((id) => !held.has(id));
+    return leases.filter((l) => !held.has(l.jobId)).map((l) => l.jobId);
   }
 
   async reapExpired(now: number, limit: number): Promise<JobState[]> {
@@ -344,12 +363,13 @@ export class PostgresStore implements Store {
   ) {
     return this.sql.begin(async (tx) => {
       const rows =
-        await tx`SELECT id, attempts, worker_id FROM jobs WHERE ${where} LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+        await tx`SELECT id, attempts, worker_id, lease_token FROM jobs WHERE ${where} LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
       if (rows.length === 0) return [];
       const outcomes = await this.#fail(
         tx,
         rows.map((r) => ({
           jobId: r.id as string,
+          lease: r.lease_token as string,
           attempt: Number(r.attempts),
           workerId: r.worker_id as string,
           error: { code, message },
@@ -361,10 +381,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  async setProgress(
-    items: { jobId: string; attempt: number; progress: number }[],
-    now: number,
-  ): Promise<void> {
+  async setProgress(items: (LeaseId & { progress: number })[], now: number): Promise<void> {
     if (items.length === 0) return;
     const sql = this.sql;
     await sql`UPDATE jobs j SET progress = i.progress, updated_at = ${now}
@@ -372,14 +389,14 @@ export class PostgresStore implements Store {
         items.map((p) => p.jobId),
         25,
       )}::text[], ${sql.array(
-        items.map((p) => p.attempt),
-        23,
-      )}::int[],
+        items.map((p) => p.lease),
+        25,
+      )}::text[],
         ${sql.array(
           items.map((p) => p.progress),
           700,
-        )}::real[]) AS i(id, attempt, progress)
-      WHERE j.id = i.id AND j.attempts = i.attempt AND j.lease_expires_at IS NOT NULL`;
+        )}::real[]) AS i(id, lease, progress)
+      WHERE j.id = i.id AND ${holdsLease(sql)}`;
   }
 
   cancel(id: string, now: number): Promise<ChangeOutcome> {

@@ -22,9 +22,9 @@ export function completeJobs(
   const hardAt: number[] = [];
   items.forEach((c, i) => {
     const result = c.result === undefined ? null : c.result;
-    const claim = held.match(c.jobId, c.attempt, c.workerId);
+    const claim = held.match(c.jobId, c.lease);
     if (!claim) {
-      hard.push([c.jobId, c.attempt, c.workerId, result, c.exitCode ?? null, c.httpStatus ?? null]);
+      hard.push([c.jobId, c.lease, result, c.exitCode ?? null, c.httpStatus ?? null]);
       hardAt.push(i);
       return;
     }

@@ -56,17 +56,19 @@ export class Holding {
   /** Writes held claims as ordinary leases; the caller's transaction (if any) includes the write. */
   harden(claims: SoftClaim[]): void {
     if (claims.length === 0) return;
-    this.#s.harden.run(JSON.stringify(claims.map((c) => [c.seq, c.startedAt, c.workerId, c.leaseUntil])));
+    this.#s.harden.run(
+      JSON.stringify(claims.map((c) => [c.seq, c.startedAt, c.workerId, c.leaseUntil, c.lease])),
+    );
     for (const c of claims) this.held.delete(c.id);
   }
 
   /** Writes the held claims among these leases, for operations that need them in the file. */
-  hardenLeases(items: { jobId: string; attempt: number }[]): void {
+  hardenLeases(items: { jobId: string; lease: string }[]): void {
     if (this.held.size === 0) return;
     const found: SoftClaim[] = [];
     for (const l of items) {
-      const c = this.held.get(l.jobId);
-      if (c && c.attempt === l.attempt) found.push(c);
+      const c = this.held.match(l.jobId, l.lease);
+      if (c) found.push(c);
     }
     this.harden(found);
   }

@@ -28,6 +28,8 @@ export interface SoftClaim {
   priority: number;
   workerId: string;
   attempt: number;
+  /** The claim's token (Claim.lease). */
+  lease: string;
   /** The claim's `now` (store clock): written as started_at. */
   startedAt: number;
   leaseUntil: number;
@@ -50,9 +52,9 @@ export class SoftClaims {
   }
 
   /** The claim for this lease, if it is soft and current. */
-  match(jobId: string, attempt: number, workerId: string): SoftClaim | undefined {
+  match(jobId: string, lease: string): SoftClaim | undefined {
     const c = this.#byId.get(jobId);
-    return c && c.attempt === attempt && c.workerId === workerId ? c : undefined;
+    return c && c.lease === lease ? c : undefined;
   }
 
   add(c: SoftClaim): void {

@@ -21,6 +21,7 @@ import type {
   FinishOutcome,
   JobCounts,
   JobQuery,
+  LeaseId,
   LeaseRef,
   LogChunk,
   Store,
@@ -195,13 +196,13 @@ export class SqliteStore implements Store {
       return outcomes;
     });
     // After the commit: a rolled-back batch keeps its claims held.
-    for (const c of items) if (this.#held.match(c.jobId, c.attempt, c.workerId)) this.#held.delete(c.jobId);
+    for (const c of items) if (this.#held.match(c.jobId, c.lease)) this.#held.delete(c.jobId);
     return out;
   }
 
   async fail(items: FailInput[], now: number): Promise<FinishOutcome[]> {
     return transaction(this.#db, () => {
-      this.#holding.hardenLeases(items.filter((f) => this.#held.match(f.jobId, f.attempt, f.workerId)));
+      this.#holding.hardenLeases(items);
       const feed: NewFeedEvent[] = [];
       const out = items.map((f) => this.#failOne(f, now, feed));
       this.#append(feed);
@@ -212,7 +213,7 @@ export class SqliteStore implements Store {
   #failOne(f: FailInput, now: number, feed: NewFeedEvent[]): FinishOutcome {
     // A retry without backoff is `queued` again, maybe ahead of the claim floor.
     this.#held.floor.reset();
-    const cur = this.#s.leaseRow.get(f.jobId, f.attempt, f.workerId);
+    const cur = this.#s.leaseRow.get(f.jobId, f.lease);
     if (!cur) return { ok: false, jobId: f.jobId };
     const decision = decideAfterFailure(
       {
@@ -280,28 +281,36 @@ export class SqliteStore implements Store {
         return { ok: true, job };
       };
       const out = items.map((l): FinishOutcome => {
-        if (this.#held.match(l.jobId, l.attempt, l.workerId)) {
+        if (this.#held.match(l.jobId, l.lease)) {
           // Never written to the job row: giving it back is forgetting it (the feed says so).
           this.#held.delete(l.jobId);
           return released(this.#s.byId.get(l.jobId), l);
         }
-        return released(this.#s.releaseOne.get(now, now, l.jobId, l.attempt, l.workerId), l);
+        return released(this.#s.releaseOne.get(now, now, l.jobId, l.lease), l);
       });
       this.#append(feed);
       return out;
     });
   }
 
-  async heartbeat(workerId: string, jobIds: string[], leaseUntil: number, now: number): Promise<string[]> {
-    const mine = this.#held.select((c) => c.workerId === workerId);
-    for (const c of mine) c.leaseUntil = leaseUntil;
-    return transaction(this.#db, () => {
-      this.#s.renewLeases.run(leaseUntil, now, workerId);
-      if (jobIds.length === 0) return [];
-      const held = new Set(this.#s.heldBy.all(workerId).map((r) => r.id as string));
-      for (const c of mine) held.add(c.id);
-      return jobIds.filter((id) => !held.has(id));
-    });
+  async heartbeat(workerId: string, leases: LeaseId[], leaseUntil: number, now: number): Promise<string[]> {
+    if (leases.length === 0) return [];
+    const current = new Set<string>();
+    const written: LeaseId[] = [];
+    for (const l of leases) {
+      const c = this.#held.match(l.jobId, l.lease);
+      if (c && c.workerId === workerId) {
+        c.leaseUntil = leaseUntil;
+        current.add(l.jobId);
+      } else written.push(l);
+    }
+    if (written.length > 0)
+      transaction(this.#db, () => {
+        const pairs = JSON.stringify(written.map((l) => [l.jobId, l.lease]));
+        for (const r of this.#s.renewLeases.all(leaseUntil, now, pairs, workerId))
+          current.add(r.id as string);
+      });
+    return leases.filter((l) => !current.has(l.jobId)).map((l) => l.jobId);
   }
 
   async reapExpired(now: number, limit: number): Promise<JobState[]> {
@@ -340,6 +349,7 @@ export class SqliteStore implements Store {
       const outcome = this.#failOne(
         {
           jobId: r.id as string,
+          lease: r.lease_token as string,
           attempt: Number(r.attempts),
           workerId: r.worker_id as string,
           error: { code, message },
@@ -353,13 +363,10 @@ export class SqliteStore implements Store {
     return out;
   }
 
-  async setProgress(
-    items: { jobId: string; attempt: number; progress: number }[],
-    now: number,
-  ): Promise<void> {
+  async setProgress(items: (LeaseId & { progress: number })[], now: number): Promise<void> {
     transaction(this.#db, () => {
       this.#holding.hardenLeases(items);
-      for (const p of items) this.#s.setProgress.run(p.progress, now, p.jobId, p.attempt);
+      for (const p of items) this.#s.setProgress.run(p.progress, now, p.jobId, p.lease);
     });
   }
 

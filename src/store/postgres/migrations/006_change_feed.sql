@@ -28,3 +28,8 @@ BEGIN
 END $$;
 CREATE TRIGGER job_events_in_order BEFORE INSERT ON job_events
   FOR EACH STATEMENT EXECUTE FUNCTION job_events_in_order();
+
+-- Each claim's own token (Claim.lease): reports name it, so no two claims of a job share an identity.
+ALTER TABLE jobs ADD COLUMN lease_token text;
+-- Leases granted before tokens existed get one, so the reaper can still end them.
+UPDATE jobs SET lease_token = gen_random_uuid()::text WHERE status = 'running';

@@ -15,3 +15,8 @@ CREATE TABLE job_events (
   type        TEXT    NOT NULL,
   schedule_id TEXT
 );
+
+-- Each claim's own token (Claim.lease): reports name it, so no two claims of a job share an identity.
+ALTER TABLE jobs ADD COLUMN lease_token TEXT;
+-- Leases granted before tokens existed get one, so the reaper can still end them.
+UPDATE jobs SET lease_token = lower(hex(randomblob(12))) WHERE status = 'running';
