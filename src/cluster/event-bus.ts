@@ -23,7 +23,9 @@ export type BosunEvent =
   /** Jobs became ready now (enqueue, retry, promotion): waiting workers should claim. */
   | { type: "ready" }
   /** A job was scheduled for later: dispatchers re-arm their timer if this is sooner. */
-  | { type: "scheduled"; runAt: number };
+  | { type: "scheduled"; runAt: number }
+  /** Another node wrote to the change feed: read it now rather than at the next poll. */
+  | { type: "feed" };
 
 export type EventType = BosunEvent["type"];
 export type EventOf<T extends EventType> = Extract<BosunEvent, { type: T }>;

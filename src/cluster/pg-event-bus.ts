@@ -1,16 +1,18 @@
 /**
- * The event bus across server nodes: local subscribers get every event at once (in-process), and the
- * events other nodes act on travel by PostgreSQL LISTEN/NOTIFY on one channel per schema. Payloads stay
- * far below NOTIFY's 8000-byte limit: job batches are cut to the ends of schedule runs, chunked; "ready"
- * wake-ups are coalesced per tick. A node ignores its own notifications (it already delivered them).
+ * The event bus across server nodes: local subscribers get every event at once (in-process), and what
+ * other nodes need travels by PostgreSQL LISTEN/NOTIFY on one channel per schema. Job state changes do
+ * not travel themselves: they are rows of the change feed, which every node reads (engine/feed-hub.ts);
+ * a "feed" notification (at most one per FEED_NOTIFY_MS) only tells the others to read it now. "ready"
+ * wake-ups still travel (coalesced per tick): placement leaves queued jobs for a peer's worker without
+ * writing anything. A node ignores its own notifications (it already delivered them).
  */
 import { EventEmitter } from "node:events";
-import { isTerminal } from "../core/job.ts";
 import type { Sql } from "../store/postgres/connection.ts";
 import { connect } from "../store/postgres/connection.ts";
 import type { BosunEvent, EventBus, EventOf, EventType } from "./event-bus.ts";
 
-const CHUNK = 40;
+/** The most often a node announces its feed writes: 100 a second whatever its throughput. */
+const FEED_NOTIFY_MS = 10;
 
 interface Wire {
   from: string;
@@ -23,6 +25,7 @@ export class PgEventBus implements EventBus {
   readonly #channel: string;
   readonly #nodeId: string;
   #readyPending = false;
+  #feedTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(opts: { url: string; schema: string; nodeId: string }) {
@@ -56,14 +59,16 @@ export class PgEventBus implements EventBus {
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#feedTimer) clearTimeout(this.#feedTimer);
     this.#emitter.removeAllListeners();
     await this.#sql.end({ timeout: 2 });
   }
 
-  /** What other nodes need: wake-ups, schedule timers, cancellations, drains, log and end-of-job hints. */
+  /** What other nodes need: wake-ups, feed writes, schedule changes, drains, log hints. */
   *#forRemote(event: BosunEvent): Generator<BosunEvent> {
     switch (event.type) {
       case "ready":
+        this.#feedWritten();
         if (!this.#readyPending) {
           this.#readyPending = true;
           setImmediate(() => {
@@ -72,21 +77,29 @@ export class PgEventBus implements EventBus {
           });
         }
         return;
-      case "jobs": {
-        // Only the ends of schedule runs travel (the leader's overlap "queue" waits for them); other job
-        // events stay local — one NOTIFY per completion batch cost the PostgreSQL mode most of its throughput.
-        const ended = event.jobs
-          .filter((j) => j.scheduleId !== null && isTerminal(j.status))
-          .map((j) => ({ ...j, error: null }));
-        for (let i = 0; i < ended.length; i += CHUNK) yield { type: "jobs", jobs: ended.slice(i, i + CHUNK) };
-        return;
-      }
+      case "jobs":
       case "started":
+      case "cancelled":
+      case "scheduled":
+        // Job changes: the feed has them; the others are told to read it (one NOTIFY per completion
+        // batch cost the PostgreSQL mode most of its throughput, hence the throttle).
+        this.#feedWritten();
+        return;
       case "progress":
-        return; // high volume, read from the store by whoever needs them
+      case "feed":
+        return;
       default:
         yield event;
     }
+  }
+
+  #feedWritten(): void {
+    if (this.#feedTimer || this.#closed) return;
+    this.#feedTimer = setTimeout(() => {
+      this.#feedTimer = null;
+      this.#notify({ type: "feed" });
+    }, FEED_NOTIFY_MS);
+    this.#feedTimer.unref();
   }
 
   #notify(event: BosunEvent): void {

@@ -247,6 +247,11 @@ export class Dispatcher {
     await this.#rearmFromStore();
   }
 
+  /** Re-reads the next scheduled job's time: another node scheduled one (the change feed says so). */
+  rearm(): void {
+    void this.#rearmFromStore();
+  }
+
   async #rearmFromStore(): Promise<void> {
     try {
       const next = await this.#o.store.nextRunAt();

@@ -23,6 +23,7 @@ import type {
   Store,
 } from "../store/store.ts";
 import { Dispatcher, type PollRequest } from "./dispatcher.ts";
+import type { FeedHub } from "./feed-hub.ts";
 import { type JobInput, normalizeJob } from "./job-input.ts";
 import { LogCap } from "./log-cap.ts";
 import { splitByResultSize } from "./result-limit.ts";
@@ -117,6 +118,27 @@ export class Engine {
   }
 
   /** Where to learn the workers of other nodes, whom placement weighs too (engine/peer-workers.ts). */
+  /**
+   * On a shared store, what other nodes changed reaches this one through the change feed (the rows are
+   * the truth; the bus is this process's fast path): jobs that became ready wake the waiting workers, a
+   * job scheduled for later re-arms the timer, and a running job cancelled elsewhere is aborted here.
+   */
+  followFeed(feed: FeedHub): () => void {
+    return feed.subscribe((events) => {
+      let ready = false;
+      let scheduled = false;
+      const cancelled: string[] = [];
+      for (const e of events) {
+        if (e.to === "queued") ready = true;
+        else if (e.to === "scheduled") scheduled = true;
+        else if (e.event === "cancel" && e.from === "running") cancelled.push(e.jobId);
+      }
+      if (ready) this.#dispatcher.wake();
+      if (scheduled) this.#dispatcher.rearm();
+      if (cancelled.length > 0) this.bus.publish({ type: "cancelled", jobIds: cancelled });
+    });
+  }
+
   setPeerSource(source: () => Promise<PeerWorker[]>): void {
     this.#dispatcher.setPeerSource(source);
   }

@@ -58,7 +58,7 @@ export class FeedHub {
     if (this.#stopped) return;
     this.#started = true;
     const wake = () => void this.poke();
-    for (const type of ["jobs", "started", "ready", "scheduled", "cancelled"] as const)
+    for (const type of ["jobs", "started", "ready", "scheduled", "cancelled", "feed"] as const)
       this.#unsubscribe.push(this.#o.bus.subscribe(type, wake));
     this.#timer = setInterval(wake, this.#o.pollMs);
     this.#timer.unref();

@@ -127,6 +127,9 @@ export class Runtime {
       pollMs: o.store.features.shared ? 50 : 1000,
       onError: (err) => o.logger.error({ err }, "reading the change feed failed"),
     });
+    // Alone on SQLite every change is made in this process and the bus carries it; on a shared store the
+    // other nodes' changes arrive through the feed.
+    if (o.store.features.shared) this.engine.followFeed(this.feed);
     this.addSingleton(
       new FeedRetention({
         store: o.store,
@@ -144,6 +147,7 @@ export class Runtime {
       clock: o.clock,
       logger: o.logger,
       drift: this.drift,
+      feed: o.store.features.shared ? this.feed : undefined,
     });
     this.addSingleton({
       start: () =>

@@ -16,6 +16,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.ts";
 import type { Engine } from "../engine/engine.ts";
+import type { FeedHub } from "../engine/feed-hub.ts";
 import type { DriftMeter } from "./drift.ts";
 import { type Due, type Entry, fireBatch } from "./fire-batch.ts";
 import { FireHeap } from "./fire-heap.ts";
@@ -36,6 +37,8 @@ export interface SchedulerOptions {
   chunkSize?: number;
   /** Checked before each chunk: a node that just lost the leader lease stops firing at once. */
   isLeader?: () => boolean;
+  /** On a shared store: the change feed, which says when a run that ended on another node frees a fire. */
+  feed?: FeedHub;
 }
 
 /** A fire this late when its turn comes (process suspended, clock jumped forward) follows catchUp. */
@@ -155,6 +158,14 @@ export class Scheduler {
         if (this.#held.freedBy(e.jobs)) this.#queueHeldCheck();
       }),
     );
+    const { feed } = this.#o;
+    if (feed)
+      this.#unsubscribe.push(
+        feed.subscribe((events) => {
+          const ended = events.flatMap((e) => (e.to ? [{ scheduleId: e.scheduleId, status: e.to }] : []));
+          if (this.#held.freedBy(ended)) this.#queueHeldCheck();
+        }),
+      );
     const now = this.#o.clock.now();
     try {
       const active = await this.#o.store.listActive();

@@ -166,6 +166,30 @@ describe("cluster on PostgreSQL", () => {
     );
   });
 
+  it('overlap "queue": a run that ends through another node releases the held fire (the change feed carries it)', async () => {
+    const created = await api<{ schedule: { id: string } }>(url("n1"), "POST", "/api/v1/schedules", {
+      cron: "* * * * * *",
+      overlap: "queue",
+      job: { type: "sleep", payload: { durationMs: 1200 }, queue: "overlap" },
+    });
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.schedule.id;
+    type Run = { status: string };
+    const runs = async () =>
+      (await api<{ items: Run[] }>(url("n3"), "GET", `/api/v1/schedules/${id}/runs?limit=50`)).body.items;
+    // Fires every second, each run takes 1.2 s: every fire after the first is held until the run before
+    // it ends, on whichever node its worker reports to. Three runs that finished means two releases.
+    await waitUntil(async () => (await runs()).filter((r) => r.status === "completed").length >= 3, {
+      timeoutMs: 20_000,
+      what: "three runs in a row",
+    });
+    const [{ n }] = (await sql`SELECT MAX(c)::int AS n FROM (
+        SELECT COUNT(*) AS c FROM job_events WHERE schedule_id = ${id} AND event = 'claim'
+        GROUP BY at / 100) AS t`) as unknown as [{ n: number }];
+    assert.ok(n <= 1, "never two runs started together");
+    await api(url("n1"), "DELETE", `/api/v1/schedules/${id}`);
+  });
+
   it("retries the job of a worker killed with -9 on the other worker once its lease runs out", async () => {
     const job = (
       await api<{ job: Job }>(url("n1"), "POST", "/api/v1/jobs", {
