@@ -86,7 +86,7 @@ describe("failure alerts", () => {
       },
     });
     try {
-      n.alerts.startDelivery();
+      n.alerts.start();
       const s = await n.service.create(
         {
           cron: "0 0 1 1 *",
@@ -153,7 +153,7 @@ describe("failure alerts", () => {
       maxAttempts: 4,
     });
     try {
-      n.alerts.startDelivery();
+      n.alerts.start();
       await n.failJob({ queue: "flaky" });
       await n.failJob({ queue: "down" });
       const shown = async (url: string) => (await n.schedStore.listAlerts(10)).find((a) => a.url === url)!;
@@ -194,7 +194,7 @@ describe("failure alerts", () => {
 
     const second = openNode(file, { global: { webhookUrl: `${hook.url}/g`, secret: "k" } });
     try {
-      second.alerts.startDelivery();
+      second.alerts.start();
       await waitUntil(() => hook.received.length === 1, { what: "the delivery after restart" });
       assert.equal(JSON.parse(hook.received[0]!.body).job.id, jobId);
       const [a] = await second.schedStore.listAlerts(10);

@@ -87,7 +87,7 @@ it("upgrades a file from before migration 005 and reads its completed attempt on
     const store = new SqliteStore({ file });
     try {
       assert.equal(store.recoveredFromCrash, false);
-      assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 7);
+      assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 8);
       assert.deepEqual(
         (await store.listAttempts("j1")).map((a) => [a.attempt, a.status, a.exitCode, a.httpStatus]),
         [
