@@ -54,11 +54,12 @@ export class AlertRecorder {
   #unsubscribe: (() => void) | null = null;
   #running: Promise<void> | null = null;
   #again = false;
-  /** Where reading goes on: at or past #stored. null: read the store's cursor first. */
+  /** Where reading goes on: at or past #stored. null: not read from the store yet. */
   #cursor: number | null = null;
   /** The cursor as this node last read or wrote it in the store. */
   #stored: number | null = null;
   #storedAt = 0;
+  #reload = true;
 
   constructor(opts: AlertRecorderOptions) {
     this.#o = opts;
@@ -66,8 +67,8 @@ export class AlertRecorder {
 
   start(): void {
     if (this.#timer) return;
-    // Another leader may have moved the cursor while this node did not lead.
-    this.#cursor = null;
+    // Another leader may have moved the cursor while this node did not lead: the next pass re-reads it.
+    this.#reload = true;
     this.#unsubscribe =
       this.#o.subscribe?.((events) => {
         if (events.some((e) => e.to === "failed")) void this.wake();
@@ -115,7 +116,10 @@ export class AlertRecorder {
   async #pass(): Promise<void> {
     const { store, clock } = this.#o;
     try {
-      if (this.#cursor === null) await this.#load();
+      if (this.#reload || this.#cursor === null) {
+        await this.#load();
+        this.#reload = false;
+      }
       for (;;) {
         const page = await store.readFeed(this.#cursor!, PAGE);
         if (page.length === 0) break;

@@ -187,7 +187,7 @@ describe("failure alerts", () => {
     const hook = await httpTarget();
     const file = join(dir.path, "c.db");
     const first = openNode(file, { global: { webhookUrl: `${hook.url}/g`, secret: "k" } });
-    const jobId = await first.failJob(); // recorded; this node never leads, so nothing is sent
+    const jobId = await first.failJob(); // recorded (failJob flushes the recorder); nothing is sent
     assert.equal((await first.schedStore.due(Date.now(), 10)).length, 1);
     await first.close();
     assert.equal(hook.received.length, 0);
