@@ -29,9 +29,14 @@ export async function alertsFor(
   o: { store: Store; schedules: ScheduleStore; targets: AlertTargets; now: number },
 ): Promise<Alert[]> {
   const out: Alert[] = [];
+  const failed = events.filter((e) => e.to === "failed");
+  if (failed.length === 0) return out;
+  // One read for the page's jobs; attempts stay one read per job (no store call takes a list).
+  const jobs = new Map(
+    (await o.store.getJobs([...new Set(failed.map((e) => e.jobId))])).map((j) => [j.id, j]),
+  );
   const schedules = new Map<string, Awaited<ReturnType<ScheduleStore["get"]>>>();
-  for (const e of events) {
-    if (e.to !== "failed") continue;
+  for (const e of failed) {
     let schedule = null;
     if (e.scheduleId) {
       if (!schedules.has(e.scheduleId)) schedules.set(e.scheduleId, await o.schedules.get(e.scheduleId));
@@ -41,7 +46,7 @@ export async function alertsFor(
     for (const t of [o.targets.global, o.targets.perQueue[e.queue] ?? null, schedule?.alert ?? null])
       if (t) targets.set(t.webhookUrl, t);
     if (targets.size === 0) continue;
-    const job = await o.store.getJob(e.jobId);
+    const job = jobs.get(e.jobId);
     if (!job) continue;
     const attempts = await o.store.listAttempts(e.jobId);
     const body = JSON.stringify({

@@ -113,9 +113,9 @@ describe("alert recorder", () => {
         },
       });
       const flakyStore = override<Store>(n.store, {
-        getJob: (id: string) => {
+        listAttempts: (id: string) => {
           if (id === ids[2] && readFailures-- > 0) return Promise.reject(new Error("connection reset"));
-          return n.store.getJob(id);
+          return n.store.listAttempts(id);
         },
       });
       const { r } = recorder({ store: flakyStore, alerts: flakyAlerts, schedules: n.schedules });
