@@ -9,6 +9,10 @@
  * no outbox row, and nothing after a restart knew an alert was owed. Now the failure's feed row is written
  * in the failure's own transaction and the recorder reads it after a durable cursor, so whichever side of
  * the recording the kill falls on (the test reports which), the restarted leader records and sends it once.
+ * The window before recording is a few milliseconds wide and the kill usually lands after it; that case is
+ * made deterministic in test/integration/alert-recorder.test.ts (failures committed by a process that
+ * never recorded them). A kill during a delivery try holds the alert for that try's lease (15 s) before
+ * the restarted leader tries again, which is most of this test's ~20 s.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
