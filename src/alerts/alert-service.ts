@@ -1,8 +1,9 @@
 /**
  * Failure alerts (seed 002's AlertService). When a job ends `failed` after its last attempt, one alert per
  * configured webhook (global, per queue, per schedule) goes into an outbox in the store — unique per (job,
- * url), so however often the failure is noticed the target is called once. Every node records the failures
- * it sees (its engine's onFinish); a delivery loop on the leader POSTs each alert with
+ * url). Both loops run on the leader: the recorder (alert-recorder.ts) reads failures from the change feed
+ * after a durable cursor and writes their alerts together with the moved cursor, so a failure is recorded
+ * exactly once even across a `kill -9`; delivery POSTs each alert with
  * `X-Bosun-Signature: sha256=<HMAC-SHA256 of the raw body>` and retries with exponential backoff. The
  * outbox survives restarts, so does an undelivered alert; outcomes are visible at GET /api/v1/alerts.
  *
@@ -12,12 +13,14 @@
  */
 import { createHmac } from "node:crypto";
 import type { Logger } from "pino";
-import { jobView } from "../api/views.ts";
 import type { Clock } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
-import type { JobState } from "../core/job.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Alert, AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
+import type { FeedEvent } from "../store/feed.ts";
+import type { AlertTargetConfig } from "./alert-body.ts";
+import { AlertRecorder } from "./alert-recorder.ts";
+
+export type { AlertTargetConfig } from "./alert-body.ts";
 
 /** Defaults: 5 tries, 1 s, 2 s, 4 s, 8 s apart; 10 s per request. */
 const MAX_ATTEMPTS = 5;
@@ -25,11 +28,6 @@ const BASE_DELAY_MS = 1000;
 const TIMEOUT_MS = 10_000;
 const POLL_MS = 500;
 const BATCH = 50;
-
-export interface AlertTargetConfig {
-  webhookUrl: string;
-  secret?: string;
-}
 
 export interface AlertServiceOptions {
   engine: Engine;
@@ -39,6 +37,10 @@ export interface AlertServiceOptions {
   logger: Logger;
   global: AlertTargetConfig | null;
   perQueue: Record<string, AlertTargetConfig>;
+  /** Live change-feed batches (runtime.feed.subscribe), to record a failure at once rather than on the next poll. */
+  subscribe?: (fn: (events: FeedEvent[]) => void) => () => void;
+  /** How often the recorder reads the feed without a wake-up. */
+  recordPollMs?: number;
   maxAttempts?: number;
   baseDelayMs?: number;
   timeoutMs?: number;
@@ -49,77 +51,39 @@ export const signature = (secret: string, body: string): string =>
 
 export class AlertService {
   readonly #o: AlertServiceOptions;
-  readonly #unsubscribe: () => void;
-  readonly #recording = new Set<Promise<void>>();
+  readonly #recorder: AlertRecorder;
   #loop: NodeJS.Timeout | null = null;
   #delivering: Promise<void> | null = null;
 
   constructor(opts: AlertServiceOptions) {
     this.#o = opts;
-    this.#unsubscribe = opts.engine.onFinish((jobs) => {
-      const failed = jobs.filter((j) => j.status === "failed");
-      if (failed.length === 0) return;
-      const p = this.#record(failed)
-        .catch((err) => opts.logger.error({ err: String(err) }, "recording alerts failed"))
-        .finally(() => this.#recording.delete(p));
-      this.#recording.add(p);
+    this.#recorder = new AlertRecorder({
+      store: opts.engine.store,
+      alerts: opts.alerts,
+      schedules: opts.schedules,
+      targets: { global: opts.global, perQueue: opts.perQueue },
+      clock: opts.clock,
+      logger: opts.logger,
+      ...(opts.subscribe ? { subscribe: opts.subscribe } : {}),
+      ...(opts.recordPollMs ? { pollMs: opts.recordPollMs } : {}),
+      onRecorded: () => this.kick(),
     });
   }
 
-  /** Resolves when the failures noticed so far are in the outbox (tests, shutdown). */
-  async flush(): Promise<void> {
-    await Promise.all([...this.#recording]);
+  /** Starts recording and delivery (the leader's singleton). */
+  start(): void {
+    this.#recorder.start();
+    this.startDelivery();
   }
 
-  async #record(failed: JobState[]): Promise<void> {
-    const { engine, schedules, clock } = this.#o;
-    const now = clock.now();
-    const out: Alert[] = [];
-    for (const state of failed) {
-      const schedule = state.scheduleId ? await schedules.get(state.scheduleId) : null;
-      const targets = new Map<string, AlertTargetConfig>();
-      for (const t of [this.#o.global, this.#o.perQueue[state.queue] ?? null, schedule?.alert ?? null])
-        if (t) targets.set(t.webhookUrl, t);
-      if (targets.size === 0) continue;
-      const job = await engine.store.getJob(state.id);
-      if (!job) continue;
-      const attempts = await engine.store.listAttempts(state.id);
-      const body = JSON.stringify({
-        event: "job.failed",
-        job: jobView(job),
-        schedule: schedule
-          ? { id: schedule.id, name: schedule.name, cron: schedule.cron, timezone: schedule.timezone }
-          : null,
-        error: job.error,
-        attempts: attempts.map((a) => ({
-          attempt: a.attempt,
-          status: a.status,
-          startedAt: new Date(a.startedAt).toISOString(),
-          finishedAt: new Date(a.finishedAt).toISOString(),
-          durationMs: a.durationMs,
-          httpStatus: a.httpStatus,
-          exitCode: a.exitCode,
-          error: a.error,
-        })),
-      });
-      for (const t of targets.values())
-        out.push({
-          id: newId(),
-          jobId: job.id,
-          scheduleId: job.scheduleId,
-          url: t.webhookUrl,
-          secret: t.secret ?? null,
-          body,
-          status: "pending",
-          attempts: 0,
-          nextAttemptAt: now,
-          lastError: null,
-          lastStatus: null,
-          createdAt: now,
-          deliveredAt: null,
-        });
-    }
-    if (out.length > 0 && (await this.#o.alerts.add(out)) > 0) this.kick();
+  stop(): void {
+    this.#recorder.stop();
+    this.stopDelivery();
+  }
+
+  /** Records the failures the change feed holds now, leader or not (tests). */
+  flush(): Promise<void> {
+    return this.#recorder.flush();
   }
 
   /** Starts the delivery loop (leader only). */
@@ -216,9 +180,8 @@ export class AlertService {
   }
 
   async close(): Promise<void> {
-    this.#unsubscribe();
-    this.stopDelivery();
-    await this.flush();
+    this.stop();
+    await this.#recorder.idle();
     await this.#delivering;
   }
 }

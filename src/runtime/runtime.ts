@@ -165,13 +165,16 @@ export class Runtime {
         ? { webhookUrl: c.alertWebhookUrl, ...(c.alertWebhookSecret ? { secret: c.alertWebhookSecret } : {}) }
         : null,
       perQueue: c.queueAlerts,
+      // The hub's batches only wake the recorder; it reads the feed from its own stored cursor.
+      subscribe: (fn) => this.feed.subscribe(fn),
     });
-    this.addSingleton({ start: () => this.alerts.startDelivery(), stop: () => this.alerts.stopDelivery() });
+    // Recording and delivery: the leader turns the feed's failures into alerts and sends them.
+    this.addSingleton({ start: () => this.alerts.start(), stop: () => this.alerts.stop() });
     // Start drift is measured wherever the job starts (any node): the claim carries its fire time.
     this.bus.subscribe("started", (e) => this.drift.recordStarts(e.claims, e.at));
   }
 
-  /** A loop that must run on one node only (reaper, cron, retention): started when this node leads. */
+  /** A loop that must run on one node only (reaper, cron, retention, alerts): started when this node leads. */
   addSingleton(loop: { start: () => void; stop: () => void }): void {
     this.#singletons.push(loop);
     if (this.#leadership?.isLeader) loop.start();

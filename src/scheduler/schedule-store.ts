@@ -98,6 +98,18 @@ export type AlertOutcome = Pick<
 export interface AlertStore {
   /** Adds alerts; one per (job, url) ever, so duplicates of a failure notice are ignored. Returns how many were new. */
   add(alerts: Alert[]): Promise<number>;
+  /**
+   * The change-feed sequence up to which failures have been turned into alerts (alerts/alert-recorder.ts);
+   * null when none was ever written (the migration seeds one, so only a hand-edited store has none).
+   */
+  alertCursor(): Promise<number | null>;
+  /**
+   * Adds the alerts made from the feed's changes in (cursor.from, cursor.to] and moves the cursor to
+   * `to`, in one transaction, and only if the cursor is still at `from` (null: it has none yet). Returns
+   * how many alerts were new, or null when the cursor had moved (another leader got there): then nothing
+   * is written. Alerts stay unique per (job, url), as with add.
+   */
+  addFromFeed(alerts: Alert[], cursor: { from: number | null; to: number }): Promise<number | null>;
   /** Pending alerts whose next attempt is due, earliest first. */
   due(now: number, limit: number): Promise<Alert[]>;
   record(id: string, outcome: AlertOutcome): Promise<void>;

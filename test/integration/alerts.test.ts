@@ -87,7 +87,7 @@ describe("failure alerts", () => {
       },
     });
     try {
-      n.alerts.startDelivery();
+      n.alerts.start();
       const s = await n.service.create(
         {
           cron: "0 0 1 1 *",
@@ -154,7 +154,7 @@ describe("failure alerts", () => {
       maxAttempts: 4,
     });
     try {
-      n.alerts.startDelivery();
+      n.alerts.start();
       await n.failJob({ queue: "flaky" });
       await n.failJob({ queue: "down" });
       const shown = async (url: string) => (await n.schedStore.listAlerts(10)).find((a) => a.url === url)!;
@@ -188,14 +188,14 @@ describe("failure alerts", () => {
     const hook = await httpTarget();
     const file = join(dir.path, "c.db");
     const first = openNode(file, { global: { webhookUrl: `${hook.url}/g`, secret: "k" } });
-    const jobId = await first.failJob(); // recorded; this node never leads, so nothing is sent
+    const jobId = await first.failJob(); // recorded (failJob flushes the recorder); nothing is sent
     assert.equal((await first.schedStore.due(Date.now(), 10)).length, 1);
     await first.close();
     assert.equal(hook.received.length, 0);
 
     const second = openNode(file, { global: { webhookUrl: `${hook.url}/g`, secret: "k" } });
     try {
-      second.alerts.startDelivery();
+      second.alerts.start();
       await waitUntil(() => hook.received.length === 1, { what: "the delivery after restart" });
       assert.equal(JSON.parse(hook.received[0]!.body).job.id, jobId);
       const [a] = await second.schedStore.listAlerts(10);

@@ -250,6 +250,35 @@ function scheduleStoreContract(name: string, open: () => Promise<Opened>) {
         ["delivered", 2, 204, T0 + 20, "s", "{}"],
       );
     });
+
+    it("moves the alert cursor with its alerts in one step, only from where it was read", async () => {
+      // Seeded by the migration at the feed's latest change then (this file's feed has grown since).
+      const start = await o.schedules.alertCursor();
+      assert.equal(typeof start, "number");
+      const jobId = newId();
+      const a = alert({ jobId, url: "http://cursor/" });
+      assert.equal(await o.schedules.addFromFeed([a], { from: start, to: start! + 5 }), 1);
+      assert.equal(await o.schedules.alertCursor(), start! + 5);
+      // A second leader that read the old cursor writes nothing: neither its alerts nor its cursor.
+      const stale = alert({ jobId: newId(), url: "http://cursor/" });
+      assert.equal(await o.schedules.addFromFeed([stale], { from: start, to: start! + 9 }), null);
+      assert.equal(await o.schedules.alertCursor(), start! + 5);
+      assert.equal(await o.schedules.addFromFeed([], { from: null, to: 1 }), null, "it exists already");
+      const listed = (await o.schedules.listAlerts(100)).filter((x) => x.url === "http://cursor/");
+      assert.deepEqual(
+        listed.map((x) => x.id),
+        [a.id],
+      );
+      // The outbox stays unique per (job, url) through this door too.
+      assert.equal(
+        await o.schedules.addFromFeed([alert({ jobId, url: "http://cursor/" })], {
+          from: start! + 5,
+          to: start! + 6,
+        }),
+        0,
+      );
+      assert.equal(await o.schedules.alertCursor(), start! + 6);
+    });
   });
 }
 

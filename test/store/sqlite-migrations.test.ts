@@ -2,7 +2,7 @@
  * Shipped migrations are never edited: a file created by an older release has them recorded as applied
  * and only ever runs the numbers it lacks. These open databases as older releases left them (001–003:
  * before staged cron fires; 001–004: before single-write completions; 001–005: before worker
- * registration instances) and check that the current Bosun
+ * registration instances; 001–007: before the alert cursor) and check that the current Bosun
  * upgrades them in place.
  */
 import assert from "node:assert/strict";
@@ -47,7 +47,7 @@ it("upgrades a database made before migration 004: held fires and the schedule i
     before.close();
 
     const db = openDatabase({ file, durability: "normal" });
-    assert.deepEqual(migrate(db), [4, 5, 6, 7]);
+    assert.deepEqual(migrate(db), [4, 5, 6, 7, 8]);
     assert.deepEqual(migrate(db), []);
     const indexes = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (?, ?, ?, ?) ORDER BY name")
@@ -87,7 +87,7 @@ it("upgrades a file from before migration 005 and reads its completed attempt on
     const store = new SqliteStore({ file });
     try {
       assert.equal(store.recoveredFromCrash, false);
-      assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 7);
+      assert.equal(store.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get()?.v, 8);
       assert.deepEqual(
         (await store.listAttempts("j1")).map((a) => [a.attempt, a.status, a.exitCode, a.httpStatus]),
         [
@@ -109,7 +109,7 @@ it("upgrades a file from before migration 006: a registered worker has no instan
     const { db } = openAsReleased(dir.path, 5);
     db.prepare(`INSERT INTO workers (id, labels, capacity, running, types, queues, version, registered_at,
       last_seen_at) VALUES ('w1', '{}', 1, 0, '["sleep"]', NULL, '0.1.0', ?, ?)`).run(T0, T0);
-    assert.deepEqual(migrate(db), [6, 7]);
+    assert.deepEqual(migrate(db), [6, 7, 8]);
     const cluster = new SqliteClusterStore(db);
     assert.equal((await cluster.getWorker("w1"))?.instance, null);
     const { worker, previousInstance } = await cluster.upsertWorker({
@@ -126,6 +126,22 @@ it("upgrades a file from before migration 006: a registered worker has no instan
     assert.equal(previousInstance, null);
     assert.equal(worker.instance, "new-process");
     assert.equal(worker.registeredAt, T0);
+    db.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+it("upgrades a file from before migration 008: the alert cursor starts at the feed's latest change", async () => {
+  const dir = await tempDir();
+  try {
+    const { db } = openAsReleased(dir.path, 7);
+    const insert = db.prepare(`INSERT INTO job_events (at, job_id, event, from_status, to_status, attempt,
+      owner, queue, type) VALUES (?, ?, 'fail', 'running', 'failed', 1, 'o', 'q', 't')`);
+    for (const id of ["j1", "j2", "j3"]) insert.run(T0, id);
+    assert.deepEqual(migrate(db), [8]);
+    // Failures from before the upgrade are history: no alert is raised for them.
+    assert.equal(await new SqliteScheduleStore(db).alertCursor(), 3);
     db.close();
   } finally {
     await dir.remove();

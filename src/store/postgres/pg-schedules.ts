@@ -3,6 +3,7 @@
  * sqlite/sqlite-schedules.ts (test/store/schedule-store.test.ts). Every read or write that takes a list is
  * one statement: ids go in as one text[] (`= ANY`, `unnest`), never one query per schedule.
  */
+import type { TransactionSql } from "postgres";
 import { BosunError } from "../../core/errors.ts";
 import type { Schedule } from "../../scheduler/schedule.ts";
 import type {
@@ -203,6 +204,30 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
 
   async add(alerts: Alert[]): Promise<number> {
     if (alerts.length === 0) return 0;
+    return this.#insertAlerts(this.#sql, alerts);
+  }
+
+  async alertCursor(): Promise<number | null> {
+    const [row] = await this.#sql`SELECT seq FROM feed_cursors WHERE reader = 'alerts'`;
+    return row ? Number(row.seq) : null;
+  }
+
+  async addFromFeed(alerts: Alert[], cursor: { from: number | null; to: number }): Promise<number | null> {
+    // The cursor's row lock orders two leaders that overlap for a moment: under READ COMMITTED the second
+    // re-reads the row after the first commits, no longer finds `from`, and writes nothing.
+    return this.#sql.begin(async (tx) => {
+      const moved =
+        cursor.from === null
+          ? await tx`INSERT INTO feed_cursors (reader, seq) VALUES ('alerts', ${cursor.to})
+              ON CONFLICT DO NOTHING`
+          : await tx`UPDATE feed_cursors SET seq = ${cursor.to}
+              WHERE reader = 'alerts' AND seq = ${cursor.from}`;
+      if (moved.count === 0) return null;
+      return alerts.length === 0 ? 0 : this.#insertAlerts(tx, alerts);
+    });
+  }
+
+  async #insertAlerts(sql: Sql | TransactionSql, alerts: Alert[]): Promise<number> {
     const rows = alerts.map((a) => ({
       id: a.id,
       job_id: a.jobId,
@@ -215,7 +240,7 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
       next_attempt_at: a.nextAttemptAt,
       created_at: a.createdAt,
     }));
-    return (await this.#sql`INSERT INTO alerts ${this.#sql(rows)} ON CONFLICT DO NOTHING`).count;
+    return (await sql`INSERT INTO alerts ${sql(rows)} ON CONFLICT DO NOTHING`).count;
   }
 
   async due(now: number, limit: number): Promise<Alert[]> {

@@ -108,6 +108,10 @@ function prepare(db: DatabaseSync) {
     recordAlert: p(`UPDATE alerts SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
         last_status = ?, delivered_at = ? WHERE id = ?`),
     listAlerts: p("SELECT * FROM alerts ORDER BY created_at DESC, id DESC LIMIT ?"),
+    alertCursor: p("SELECT seq FROM feed_cursors WHERE reader = 'alerts'"),
+    // Compare and set: moves only a cursor still where the caller read it.
+    moveAlertCursor: p("UPDATE feed_cursors SET seq = ? WHERE reader = 'alerts' AND seq = ?"),
+    firstAlertCursor: p("INSERT INTO feed_cursors (reader, seq) VALUES ('alerts', ?) ON CONFLICT DO NOTHING"),
   };
 }
 
@@ -216,25 +220,44 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
 
   async add(alerts: Alert[]): Promise<number> {
     if (alerts.length === 0) return 0;
+    return transaction(this.#db, () => this.#insertAlerts(alerts));
+  }
+
+  async alertCursor(): Promise<number | null> {
+    const row = this.#s.alertCursor.get();
+    return row ? Number(row.seq) : null;
+  }
+
+  async addFromFeed(alerts: Alert[], cursor: { from: number | null; to: number }): Promise<number | null> {
     return transaction(this.#db, () => {
-      let added = 0;
-      for (const a of alerts)
-        added += Number(
-          this.#s.addAlert.run(
-            a.id,
-            a.jobId,
-            a.scheduleId,
-            a.url,
-            a.secret,
-            a.body,
-            a.status,
-            a.attempts,
-            a.nextAttemptAt,
-            a.createdAt,
-          ).changes,
-        );
-      return added;
+      const moved =
+        cursor.from === null
+          ? this.#s.firstAlertCursor.run(cursor.to)
+          : this.#s.moveAlertCursor.run(cursor.to, cursor.from);
+      if (Number(moved.changes) === 0) return null;
+      return this.#insertAlerts(alerts);
     });
+  }
+
+  /** Inside the caller's transaction. */
+  #insertAlerts(alerts: Alert[]): number {
+    let added = 0;
+    for (const a of alerts)
+      added += Number(
+        this.#s.addAlert.run(
+          a.id,
+          a.jobId,
+          a.scheduleId,
+          a.url,
+          a.secret,
+          a.body,
+          a.status,
+          a.attempts,
+          a.nextAttemptAt,
+          a.createdAt,
+        ).changes,
+      );
+    return added;
   }
 
   async due(now: number, limit: number): Promise<Alert[]> {

@@ -1,0 +1,9 @@
+-- How far each durable reader of the change feed got (alerts/alert-recorder.ts): it writes what it made
+-- of the changes up to `seq` and the new `seq` in one transaction, so after a crash, or on a new leader,
+-- it resumes exactly there. Seeded at the feed's latest change: a reader starts with the changes made
+-- after this version first migrated the schema, not with history.
+CREATE TABLE feed_cursors (
+  reader text   PRIMARY KEY,
+  seq    bigint NOT NULL
+);
+INSERT INTO feed_cursors (reader, seq) SELECT 'alerts', COALESCE(max(seq), 0) FROM job_events;

@@ -1,0 +1,9 @@
+-- How far each durable reader of the change feed got (alerts/alert-recorder.ts): it writes what it made
+-- of the changes up to `seq` and the new `seq` in one transaction, so after a crash it resumes exactly
+-- there. Seeded at the feed's latest change: a reader starts with the changes made after this version
+-- first opened the file, not with history.
+CREATE TABLE feed_cursors (
+  reader TEXT    PRIMARY KEY,
+  seq    INTEGER NOT NULL
+);
+INSERT INTO feed_cursors (reader, seq) SELECT 'alerts', COALESCE(MAX(seq), 0) FROM job_events;
