@@ -30,6 +30,7 @@ async function failJobs(engine: Engine, n: number, queue = "default"): Promise<s
   await engine.fail(
     claims.map((c) => ({
       jobId: c.id,
+      lease: c.lease,
       attempt: c.attempt,
       workerId: "w",
       error: { code: "EXIT_CODE", message: "exited 1" },
