@@ -142,6 +142,10 @@ export class EventStream {
       this.#accept(page);
       if (page.length < FEED_PAGE) break;
     }
+    if (!this.#req.follow) {
+      await this.#flush();
+      return sink.close(null);
+    }
     const stopFollow = await this.#d.feed.follow(this.#scanned, (events) => this.#onLive(events));
     this.#cleanup.push(stopFollow);
     if (sink.closed) return this.#stop();

@@ -31,6 +31,12 @@ export const EventsQuery = Type.Object({
         "Start after this cursor (a message's id): every change after it, once, in order. Without it the stream starts now. SSE's Last-Event-ID header, when sent, wins.",
     }),
   ),
+  follow: Type.Optional(
+    Type.Boolean({
+      default: true,
+      description: "false: the retained changes after since, then the stream ends (no live part)",
+    }),
+  ),
   logs: Type.Optional(Type.Boolean({ default: false, description: "With jobId: the job's log lines too" })),
   progress: Type.Optional(
     Type.Boolean({ default: false, description: "With jobId: the job's progress when it changes" }),
@@ -42,6 +48,8 @@ export interface EventsRequest {
   jobId: string | undefined;
   logs: boolean;
   progress: boolean;
+  /** False: end once the past is sent. */
+  follow: boolean;
   /** Null: start from now. */
   since: Cursor | null;
 }
@@ -54,6 +62,7 @@ export type EventsQueryValue = {
   scheduleId?: string;
   owner?: string;
   since?: string;
+  follow?: boolean;
   logs?: boolean;
   progress?: boolean;
 };
@@ -80,6 +89,7 @@ export function parseEventsRequest(q: EventsQueryValue, lastEventId: string | un
     jobId: q.jobId,
     logs,
     progress,
+    follow: q.follow !== false,
     since: raw === undefined ? null : parseCursor(raw, logs),
   };
 }
