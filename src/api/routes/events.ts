@@ -51,19 +51,22 @@ export const eventRoutes =
         summary: "Job changes, log lines and progress as they happen (SSE or WebSocket)",
         description: DESCRIPTION,
         querystring: EventsQuery,
-        produces: ["text/event-stream"],
         response: {
-          200: Type.Union(
-            [
-              ReadyMessageSchema,
-              JobMessageSchema,
-              LogMessageSchema,
-              ProgressMessageSchema,
-              HeartbeatMessageSchema,
-              ErrorMessageSchema,
-            ],
-            { description: "An event stream; each message's data is one of these" },
-          ),
+          200: {
+            description: "An event stream; each message's data is one of these",
+            content: {
+              "text/event-stream": {
+                schema: Type.Union([
+                  ReadyMessageSchema,
+                  JobMessageSchema,
+                  LogMessageSchema,
+                  ProgressMessageSchema,
+                  HeartbeatMessageSchema,
+                  ErrorMessageSchema,
+                ]),
+              },
+            },
+          },
           ...errors(404, 410),
         },
       },
