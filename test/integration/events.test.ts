@@ -164,25 +164,26 @@ describe("live events API (SQLite)", () => {
   it("a client that stops reading is closed once its buffer passes the bound; the server stays healthy", async () => {
     const healthy = await sse(s.url, "queue=slow");
     const url = new URL(s.url);
-    // The server's end of the slow client's connection: its closing is what this waits for.
-    let serverSide: net.Socket | undefined;
+    // The server's end of the slow client's connection: its closing is what this waits for. Listened for
+    // before connecting: the server may accept before the client hears it is connected.
+    const accepted: net.Socket[] = [];
+    const onConnection = (sock: net.Socket) => accepted.push(sock);
+    s.server.app.server.on("connection", onConnection);
     const client = net.connect(Number(url.port), url.hostname);
     await new Promise((r) => client.once("connect", r));
-    const onConnection = (sock: net.Socket) => {
-      if (sock.remotePort === client.localPort) serverSide = sock;
-    };
-    s.server.app.server.on("connection", onConnection);
     client.write(
       `GET /api/v1/events?queue=slow HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\n\r\n`,
     );
     // Never read: the kernel's buffers fill, then the server's.
     client.pause();
-    await waitUntil(() => serverSide, { what: "the server's socket" });
+    const serverSide = await waitUntil(() => accepted.find((sock) => sock.remotePort === client.localPort), {
+      what: "the server's socket",
+    });
     s.server.app.server.off("connection", onConnection);
     let sent = 0;
     await waitUntil(
       async () => {
-        if (serverSide!.destroyed) return true;
+        if (serverSide.destroyed) return true;
         if (sent >= 100_000) throw new Error(`still open after ${sent} changes`);
         await enqueueLater(s.url, "slow", 1000);
         sent += 1000;
