@@ -6,6 +6,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import websocket from "@fastify/websocket";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -17,6 +18,7 @@ import { installErrorHandler } from "./error-handler.ts";
 import { installJsonParser } from "./json-body.ts";
 import { installPrincipal, LOCAL_PRINCIPAL, type PrincipalResolver } from "./principal.ts";
 import { installRouteRules } from "./route-rules.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobLogRoutes } from "./routes/job-logs.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -72,6 +74,16 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
+  await app.register(websocket, {
+    // Event stream clients send nothing; a large frame is a mistake or an attack.
+    options: { maxPayload: 4096 },
+    // 1001 "going away": the client reconnects (to another node) with its cursor.
+    preClose: (done) => {
+      for (const client of app.websocketServer.clients) client.close(1001);
+      done();
+    },
+  });
+
   installPrincipal(app, opts.resolvePrincipal ?? (async () => LOCAL_PRINCIPAL));
   installErrorHandler(app);
 
@@ -79,6 +91,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
     async (api) => {
       await api.register(jobRoutes(ctx));
       await api.register(jobLogRoutes(ctx));
+      await api.register(eventRoutes(ctx));
       await api.register(healthRoutes(ctx));
       for (const plugin of opts.extraRoutes ?? []) await api.register(plugin);
       api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

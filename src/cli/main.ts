@@ -16,6 +16,7 @@ import { BosunError } from "../core/errors.ts";
 import { VERSION } from "../runtime/version.ts";
 import { BosunApiError, BosunUnreachableError } from "../sdk/client.ts";
 import * as cluster from "./commands/cluster.ts";
+import * as events from "./commands/events.ts";
 import * as jobs from "./commands/jobs.ts";
 import { UsageError } from "./commands/parse.ts";
 import * as schedules from "./commands/schedules.ts";
@@ -27,7 +28,7 @@ interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const CLIENT_COMMANDS: CommandModule[] = [submit, jobs, schedules, cluster];
+const CLIENT_COMMANDS: CommandModule[] = [submit, jobs, events, schedules, cluster];
 
 // The server roles pull in the whole server (Fastify, stores, executors): about 0.9 s of imports that a
 // `bosun status` does not need (0.1 s without them). They are loaded only when they may be used.

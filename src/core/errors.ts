@@ -20,6 +20,8 @@ export const ERRORS = {
   INVALID_STATE: { status: 409, message: "The resource's state does not allow this" },
   INVALID_TRANSITION: { status: 409, message: "The job lifecycle has no such transition" },
   EVENTS_EXPIRED: { status: 410, message: "The change feed no longer holds events that old" },
+  // Never an HTTP answer: the last message of an event stream the client read too slowly (close code 4429).
+  EVENTS_TOO_SLOW: { status: 429, message: "The client read the event stream too slowly" },
   LEASE_LOST: { status: 409, message: "The lease on this job is no longer held" },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "The content type is not supported" },

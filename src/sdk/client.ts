@@ -8,9 +8,11 @@
  */
 import { BosunApiError, BosunUnreachableError, BosunWaitTimeoutError } from "./errors.ts";
 import { apiError, decodeStream, sleep } from "./http.ts";
+import { readSse } from "./sse.ts";
 import type {
   ApiAttempt,
   ApiCluster,
+  ApiEvent,
   ApiHealth,
   ApiJob,
   ApiMetrics,
@@ -18,6 +20,7 @@ import type {
   ApiSchedule,
   ApiScheduleRun,
   ApiWorker,
+  EventsQuery,
   JobPage,
   JobStatus,
   ListQuery,
@@ -49,6 +52,7 @@ interface SendOptions {
   signal?: AbortSignal;
   /** A streamed answer has no overall time limit. */
   stream?: boolean;
+  headers?: Record<string, string>;
 }
 
 const TERMINAL: ReadonlySet<JobStatus> = new Set(["completed", "failed", "cancelled"]);
@@ -156,6 +160,51 @@ export class BosunClient {
     }
   }
 
+  /**
+   * Job changes (and with logs/progress a job's log lines and progress) as they happen, over SSE. After
+   * a dropped stream, or the server closing a client that fell behind (EVENTS_TOO_SLOW), it reconnects
+   * from the last cursor it saw (Last-Event-ID), so nothing is yielded twice or skipped. A cursor older
+   * than the server keeps throws BosunApiError 410 EVENTS_EXPIRED. Ends when `signal` aborts, or with
+   * `follow: false` once the retained changes after `since` are yielded.
+   */
+  async *events(q: EventsQuery = {}): AsyncGenerator<ApiEvent> {
+    const { signal, since, follow = true, ...filters } = q;
+    let cursor = since === undefined ? undefined : String(since);
+    let failures = 0;
+    for (;;) {
+      try {
+        const headers: Record<string, string> = { accept: "text/event-stream" };
+        if (cursor !== undefined) headers["last-event-id"] = cursor;
+        const res = await this.#send("GET", eventsPath(filters, follow), { signal, stream: true, headers });
+        for await (const m of readSse(res)) {
+          failures = 0;
+          if ("heartbeat" in m) {
+            if (m.heartbeat !== null) cursor = m.heartbeat;
+            continue;
+          }
+          const message = JSON.parse(m.data) as ApiEvent | { kind: "ready"; cursor: string } | StreamError;
+          if (message.kind === "ready") cursor ??= message.cursor;
+          else if (message.kind === "error") {
+            const { code, message: text, details } = message.error;
+            // Expired: the changes after the cursor are gone, reconnecting cannot help. Anything else
+            // (EVENTS_TOO_SLOW, a server error) ends this stream only: reconnect from the cursor.
+            if (code === "EVENTS_EXPIRED") throw new BosunApiError(410, code, text, details);
+            if (code !== "EVENTS_TOO_SLOW") failures++;
+          } else {
+            if (m.lastEventId !== null) cursor = m.lastEventId;
+            yield message;
+          }
+        }
+        if (!follow) return;
+      } catch (err) {
+        if (signal?.aborted || err instanceof BosunApiError) throw err;
+        if (++failures > FOLLOW_RETRIES)
+          throw err instanceof BosunUnreachableError ? err : new BosunUnreachableError(this.url, err);
+      }
+      await sleep(Math.min(2000, 100 * 2 ** failures), signal);
+    }
+  }
+
   async cancel(id: string): Promise<ApiJob> {
     return (await this.#json<{ job: ApiJob }>("POST", `${jobPath(id)}/cancel`)).job;
   }
@@ -236,7 +285,10 @@ export class BosunClient {
   }
 
   async #send(method: string, path: string, opts: SendOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = { accept: opts.stream ? "text/plain" : "application/json" };
+    const headers: Record<string, string> = {
+      accept: opts.stream ? "text/plain" : "application/json",
+      ...opts.headers,
+    };
     if (opts.body !== undefined) headers["content-type"] = "application/json";
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     const limits = [opts.signal, opts.stream ? undefined : AbortSignal.timeout(this.#timeoutMs)];
@@ -280,6 +332,20 @@ export class BosunClient {
       throw new BosunUnreachableError(this.url, err, `the answer to ${res.url || "a request"} was cut off`);
     }
   }
+}
+
+type StreamError = { kind: "error"; error: { code: string; message: string; details?: unknown } };
+
+function eventsPath(q: Omit<EventsQuery, "since" | "signal" | "follow">, follow: boolean): string {
+  const params = new URLSearchParams();
+  for (const key of ["jobId", "queue", "type", "scheduleId", "owner"] as const)
+    if (q[key]) params.set(key, q[key]);
+  if (q.status?.length) params.set("status", Array.isArray(q.status) ? q.status.join(",") : q.status);
+  if (q.logs) params.set("logs", "true");
+  if (q.progress) params.set("progress", "true");
+  if (!follow) params.set("follow", "false");
+  const qs = params.toString();
+  return `/api/v1/events${qs ? `?${qs}` : ""}`;
 }
 
 const jobPath = (id: string) => `/api/v1/jobs/${encodeURIComponent(id)}`;

@@ -181,3 +181,61 @@ export interface ApiScheduleRun {
   error: ApiJobError | null;
   attempts: number;
 }
+
+/** A job changed state (GET /events); `seq` is its place in the change feed, increasing store-wide. */
+export interface ApiJobEvent {
+  kind: "job";
+  seq: number;
+  at: string;
+  jobId: string;
+  /** The lifecycle event: enqueue, promote, unblock, claim, complete, fail, retry-wait, release, … */
+  event: string;
+  from: JobStatus | null;
+  /** null: the job was removed (a withdrawn schedule fire). */
+  to: JobStatus | null;
+  attempt: number;
+  workerId: string | null;
+  code: string | null;
+  owner: string;
+  queue: string;
+  type: string;
+  scheduleId: string | null;
+}
+
+/** logs: true: a chunk of the job's log. */
+export interface ApiLogEvent {
+  kind: "log";
+  jobId: string;
+  logSeq: number;
+  at: string;
+  stream: "stdout" | "stderr" | "system";
+  data: string;
+}
+
+/** progress: true: the job's progress changed. */
+export interface ApiProgressEvent {
+  kind: "progress";
+  jobId: string;
+  progress: number;
+}
+
+export type ApiEvent = ApiJobEvent | ApiLogEvent | ApiProgressEvent;
+
+export interface EventsQuery {
+  /** Start after this cursor (a seq, or `<seq>:<logSeq>` with logs); without it, from now. */
+  since?: number | string;
+  jobId?: string;
+  queue?: string;
+  type?: string;
+  /** The status after the change. */
+  status?: JobStatus | JobStatus[];
+  scheduleId?: string;
+  owner?: string;
+  /** With jobId: the job's log lines (from its first line, or after the cursor's logSeq). */
+  logs?: boolean;
+  /** With jobId: the job's progress when it changes. */
+  progress?: boolean;
+  /** false: the retained changes after `since`, then the iterator ends. Default true: live, until aborted. */
+  follow?: boolean;
+  signal?: AbortSignal;
+}

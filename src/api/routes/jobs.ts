@@ -27,7 +27,7 @@ const ListQuery = Type.Object({
   cursor: Type.Optional(Cursor),
 });
 
-function parseStatuses(raw: string | undefined): JobStatus[] | undefined {
+export function parseStatuses(raw: string | undefined): JobStatus[] | undefined {
   if (raw === undefined || raw === "") return undefined;
   const list = raw.split(",").map((s) => s.trim());
   const bad = list.filter((s) => !(JOB_STATUSES as readonly string[]).includes(s));
