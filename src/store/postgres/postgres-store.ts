@@ -177,6 +177,7 @@ export class PostgresStore implements Store {
     const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
     return items.map((c) => {
       const job = byId.get(c.jobId);
+      byId.delete(c.jobId); // once per row: the same lease twice in a batch applies once
       return job ? { ok: true, job } : { ok: false, jobId: c.jobId };
     });
   }
@@ -273,6 +274,7 @@ export class PostgresStore implements Store {
     const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
     return items.map((f) => {
       const job = byId.get(f.jobId);
+      byId.delete(f.jobId); // once per row: the same lease twice in a batch applies once
       return job ? { ok: true, job } : { ok: false, jobId: f.jobId };
     });
   }
@@ -317,6 +319,7 @@ export class PostgresStore implements Store {
     const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
     return items.map((l) => {
       const job = byId.get(l.jobId);
+      byId.delete(l.jobId); // once per row: the same lease twice in a batch applies once
       return job ? { ok: true, job } : { ok: false, jobId: l.jobId };
     });
   }

@@ -164,6 +164,7 @@ function writeClaims(
         lease,
         startedAt: req.now,
         leaseUntil,
+        updatedAt: req.now,
         heldSince,
       });
       claims.push(toClaim(r, attempt, workerId, leaseUntil, lease));

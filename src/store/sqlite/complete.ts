@@ -46,6 +46,8 @@ export function completeJobs(
     );
     for (const i of hardAt) {
       const job = byId.get(items[i]!.jobId);
+      // Once per row: the same lease twice in a batch completes once, the second is stale.
+      byId.delete(items[i]!.jobId);
       out[i] = job ? { ok: true, job } : { ok: false, jobId: items[i]!.jobId };
     }
   }

@@ -57,7 +57,7 @@ export class Holding {
   harden(claims: SoftClaim[]): void {
     if (claims.length === 0) return;
     this.#s.harden.run(
-      JSON.stringify(claims.map((c) => [c.seq, c.startedAt, c.workerId, c.leaseUntil, c.lease])),
+      JSON.stringify(claims.map((c) => [c.seq, c.startedAt, c.workerId, c.leaseUntil, c.lease, c.updatedAt])),
     );
     for (const c of claims) this.held.delete(c.id);
   }

@@ -33,6 +33,8 @@ export interface SoftClaim {
   /** The claim's `now` (store clock): written as started_at. */
   startedAt: number;
   leaseUntil: number;
+  /** The last time the claim changed (claimed, heartbeat): the row's updated_at once written. */
+  updatedAt: number;
   /** performance.now() when claimed: the hardening window runs on the monotonic clock. */
   heldSince: number;
 }
@@ -117,7 +119,7 @@ export function asRunning(job: Job, c: SoftClaim): Job {
     attempts: c.attempt,
     workerId: c.workerId,
     startedAt: c.startedAt,
-    updatedAt: c.startedAt,
+    updatedAt: c.updatedAt,
     leaseExpiresAt: c.leaseUntil,
     progress: null,
   };

@@ -282,9 +282,10 @@ export class SqliteStore implements Store {
       };
       const out = items.map((l): FinishOutcome => {
         if (this.#held.match(l.jobId, l.lease)) {
-          // Never written to the job row: giving it back is forgetting it (the feed says so).
+          // Never written as running: giving it back is forgetting it (the feed says so), and the row
+          // reads as a written lease's release would leave it.
           this.#held.delete(l.jobId);
-          return released(this.#s.byId.get(l.jobId), l);
+          return released(this.#s.releaseHeld.get(now, now, l.jobId), l);
         }
         return released(this.#s.releaseOne.get(now, now, l.jobId, l.lease), l);
       });
@@ -301,6 +302,7 @@ export class SqliteStore implements Store {
       const c = this.#held.match(l.jobId, l.lease);
       if (c && c.workerId === workerId) {
         c.leaseUntil = leaseUntil;
+        c.updatedAt = now;
         current.add(l.jobId);
       } else written.push(l);
     }

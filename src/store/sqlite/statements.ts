@@ -53,12 +53,13 @@ export function prepare(db: DatabaseSync) {
         result = ?, exit_code = ?, http_status = ?, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL, error = NULL, progress = NULL
       WHERE seq = ? AND status = 'queued'`),
-    // Writes soft claims as ordinary leases. Each item is [seq, startedAt, workerId, leaseUntil, token].
+    // Writes soft claims as ordinary leases. Each item is [seq, startedAt, workerId, leaseUntil, token,
+    // updatedAt].
     harden: p(`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = c.worker,
-        started_at = c.started, lease_expires_at = c.lease, updated_at = c.started, progress = NULL,
+        started_at = c.started, lease_expires_at = c.lease, updated_at = c.updated, progress = NULL,
         lease_token = c.token
       FROM (SELECT value ->> 0 AS seq, value ->> 1 AS started, value ->> 2 AS worker, value ->> 3 AS lease,
-              value ->> 4 AS token
+              value ->> 4 AS token, value ->> 5 AS updated
             FROM json_each(?)) AS c
       WHERE jobs.seq = c.seq AND jobs.status = 'queued'`),
     leaseRow: p(`SELECT attempts, max_attempts, backoff, started_at FROM jobs
@@ -69,6 +70,10 @@ export function prepare(db: DatabaseSync) {
     insertAttempt: p(`INSERT OR REPLACE INTO job_attempts
       (job_id, attempt, status, started_at, finished_at, worker_id, exit_code, http_status, error)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // A held claim given back: the row was never written as running, but it must read as a released one.
+    releaseHeld: p(`UPDATE jobs SET run_at = ?, updated_at = ?, worker_id = NULL, started_at = NULL,
+        progress = NULL
+      WHERE id = ? AND status = 'queued' RETURNING ${JOB_STATE_COLUMNS}`),
     releaseOne:
       p(`UPDATE jobs SET status = 'queued', attempts = attempts - 1, worker_id = NULL, started_at = NULL,
         lease_expires_at = NULL, run_at = ?, updated_at = ?
