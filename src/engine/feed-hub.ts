@@ -37,6 +37,8 @@ export class FeedHub {
   #reading: Promise<void> | null = null;
   #again = false;
   #timer: NodeJS.Timeout | null = null;
+  /** Nobody listened for a while: the cursor is old, and what it missed nobody wants. */
+  #resync = false;
 
   constructor(opts: FeedHubOptions) {
     this.#o = opts;
@@ -93,6 +95,10 @@ export class FeedHub {
 
   async #drain(): Promise<void> {
     try {
+      if (this.#resync) {
+        this.#resync = false;
+        this.#cursor = Math.max(this.#cursor, (await this.#o.store.feedBounds()).latest);
+      }
       for (;;) {
         const page = await this.#o.store.readFeed(this.#cursor, PAGE);
         if (page.length === 0) return;
@@ -113,6 +119,8 @@ export class FeedHub {
 
   /** Live changes from now on (after the hub's cursor). */
   subscribe(fn: FeedListener): () => void {
+    // The hub reads nothing while nobody listens: its cursor stayed where the last listener left it.
+    if (this.#listeners.size === 0 && this.#started) this.#resync = true;
     this.#listeners.add(fn);
     this.start().catch(this.#o.onError);
     return () => this.#listeners.delete(fn);
@@ -131,6 +139,9 @@ export class FeedHub {
         `Changes after ${since} are no longer kept; the oldest kept is ${bounds.oldest}`,
         { since, oldest: bounds.oldest, latest: bounds.latest },
       );
+    // Idle until now: start the hub from the feed's end rather than replay what nobody listened to
+    // (this follower reads its own past up to there).
+    if (this.#listeners.size === 0 && !this.#reading) this.#cursor = Math.max(this.#cursor, bounds.latest);
     // Live batches that arrive while the past is read wait here; the past is read up to what they hold.
     let last = since;
     let pending: FeedEvent[][] | null = [];
@@ -141,6 +152,8 @@ export class FeedHub {
       fn(fresh);
     };
     const stop = this.subscribe((events) => (pending ? pending.push(events) : deliver(events)));
+    // The cursor was set above from the bounds this follower reads its past against: no resync.
+    this.#resync = false;
     try {
       // The hub's cursor can only grow while this reads: read the past up to it.
       for (let upTo = this.#cursor; last < upTo && !signal?.aborted; ) {
