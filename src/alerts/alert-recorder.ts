@@ -19,7 +19,6 @@
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.ts";
 import type { AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
-import type { FeedEvent } from "../store/feed.ts";
 import type { Store } from "../store/store.ts";
 import { type AlertTargets, alertsFor } from "./alert-body.ts";
 
@@ -41,8 +40,13 @@ export interface AlertRecorderOptions {
   targets: AlertTargets;
   clock: Clock;
   logger: Logger;
-  /** Live feed batches (FeedHub.subscribe): only a wake-up; what is recorded is read from the store. */
-  subscribe?: (fn: (events: FeedEvent[]) => void) => () => void;
+  /**
+   * A wake-up when this process failed jobs (the bus), so a failure is recorded at once rather than at
+   * the next poll; what is recorded is always read from the store. Other nodes' failures wait for the
+   * poll: the recorder reads failures only, never every change, so following the whole feed to wake up
+   * sooner would cost more than it saves.
+   */
+  subscribe?: (fn: () => void) => () => void;
   /** New alerts are in the outbox. */
   onRecorded: () => void;
   pollMs?: number;
@@ -69,10 +73,7 @@ export class AlertRecorder {
     if (this.#timer) return;
     // Another leader may have moved the cursor while this node did not lead: the next pass re-reads it.
     this.#reload = true;
-    this.#unsubscribe =
-      this.#o.subscribe?.((events) => {
-        if (events.some((e) => e.to === "failed")) void this.wake();
-      }) ?? null;
+    this.#unsubscribe = this.#o.subscribe?.(() => void this.wake()) ?? null;
     this.#timer = setInterval(() => void this.wake(), this.#o.pollMs ?? POLL_MS);
     this.#timer.unref();
     void this.wake();
@@ -120,16 +121,17 @@ export class AlertRecorder {
         await this.#load();
         this.#reload = false;
       }
+      // Every change up to the latest visible one is committed (store/feed.ts: sequences become
+      // visible in order), so the cursor may move up to it once the failures before it are recorded.
+      const latest = (await store.feedBounds()).latest;
       for (;;) {
-        const page = await store.readFeed(this.#cursor!, PAGE);
-        if (page.length === 0) break;
-        const to = page[page.length - 1]!.seq;
-        const failed = page.filter((e) => e.to === "failed");
+        const failed = await store.readFailures(this.#cursor!, latest, PAGE);
+        const to = failed.length < PAGE ? latest : failed[failed.length - 1]!.seq;
         if (failed.length > 0) {
           const made = await alertsFor(failed, { ...this.#o, now: clock.now() });
           if (!(await this.#save(to, made))) continue;
-        } else this.#cursor = to;
-        if (page.length < PAGE) break;
+        } else this.#cursor = Math.max(this.#cursor!, to);
+        if (failed.length < PAGE) break;
       }
       if (this.#cursor !== this.#stored && clock.now() - this.#storedAt >= PERSIST_MS)
         await this.#save(this.#cursor!, []);

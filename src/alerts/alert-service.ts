@@ -16,7 +16,6 @@ import type { Logger } from "pino";
 import type { Clock } from "../core/clock.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Alert, AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
-import type { FeedEvent } from "../store/feed.ts";
 import type { AlertTargetConfig } from "./alert-body.ts";
 import { AlertRecorder } from "./alert-recorder.ts";
 
@@ -37,8 +36,8 @@ export interface AlertServiceOptions {
   logger: Logger;
   global: AlertTargetConfig | null;
   perQueue: Record<string, AlertTargetConfig>;
-  /** Live change-feed batches (runtime.feed.subscribe), to record a failure at once rather than on the next poll. */
-  subscribe?: (fn: (events: FeedEvent[]) => void) => () => void;
+  /** Wakes the recorder when this process failed jobs, to record them at once rather than at the next poll. */
+  subscribe?: (fn: () => void) => () => void;
   /** How often the recorder reads the feed without a wake-up. */
   recordPollMs?: number;
   maxAttempts?: number;

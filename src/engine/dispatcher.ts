@@ -91,6 +91,11 @@ export class Dispatcher {
       const claims = await this.#claim([req]);
       if (claims.length > 0 || req.waitMs <= 0) return claims;
     }
+    // A poll that may not wait joins the waiters' claim only to be fair to another worker: its own
+    // worker's long-poll is no one to be fair to, and claiming for both as two "workers" took the
+    // multi-worker placement path (on PostgreSQL a transaction of several statements) for every
+    // prefetch of a lone pool, which halved its throughput.
+    if (req.waitMs <= 0 && !this.#othersWait(req.workerId)) return this.#claim([req]);
     return new Promise<Claim[]>((resolve) => {
       const waiter: Waiter = { req, resolve, timer: null, onAbort: null };
       // A poll that may not wait is answered by the next claim for all waiters (#drain), whatever it gets.
@@ -104,6 +109,11 @@ export class Dispatcher {
       // A job may have become ready between our claim and joining the waiters.
       if (this.#generation !== generation || this.#waiters.size > 1 || req.waitMs <= 0) this.wake();
     });
+  }
+
+  #othersWait(workerId: string): boolean {
+    for (const w of this.#waiters) if (w.req.workerId !== workerId) return true;
+    return false;
   }
 
   /** Ends the long-polls of one worker with no jobs (it was drained). */

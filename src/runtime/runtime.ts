@@ -165,8 +165,11 @@ export class Runtime {
         ? { webhookUrl: c.alertWebhookUrl, ...(c.alertWebhookSecret ? { secret: c.alertWebhookSecret } : {}) }
         : null,
       perQueue: c.queueAlerts,
-      // The hub's batches only wake the recorder; it reads the feed from its own stored cursor.
-      subscribe: (fn) => this.feed.subscribe(fn),
+      // Failures made here wake the recorder at once; it reads them from the feed after its stored cursor.
+      subscribe: (fn) =>
+        this.bus.subscribe("jobs", (e) => {
+          if (e.jobs.some((j) => j.status === "failed")) fn();
+        }),
     });
     // Recording and delivery: the leader turns the feed's failures into alerts and sends them.
     this.addSingleton({ start: () => this.alerts.start(), stop: () => this.alerts.stop() });

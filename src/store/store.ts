@@ -155,6 +155,8 @@ export interface Store {
 
   /** The change feed (store/feed.ts): changes after `afterSeq`, in sequence order. */
   readFeed(afterSeq: number, limit: number): Promise<FeedEvent[]>;
+  /** Only the changes that ended a job failed, after `afterSeq` and up to `upTo` (alerts read these). */
+  readFailures(afterSeq: number, upTo: number, limit: number): Promise<FeedEvent[]>;
   feedBounds(): Promise<FeedBounds>;
   /** Deletes up to `limit` of the oldest changes made before `before`; returns how many went. */
   pruneFeed(before: number, limit: number): Promise<number>;

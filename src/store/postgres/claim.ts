@@ -18,7 +18,9 @@ import {
 import { change, type NewFeedEvent } from "../feed.ts";
 import type { ClaimRequest, PeerWorker } from "../store.ts";
 import type { Sql } from "./connection.ts";
-import { appendFeed } from "./feed.ts";
+import { appendFeed, feedCte } from "./feed.ts";
+
+const CLAIM = { event: "claim", from: "queued", to: "running" } as const;
 
 type Row = Record<string, unknown>;
 
@@ -59,22 +61,18 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
   if (workers.length === 1 && peers.length === 0) {
     // One waiter: a single statement; jsonb containment (constraints <@ labels) is the placement rule.
     const w = workers[0]!;
-    const rows = await sql.begin(async (tx) => {
-      const got =
-        await tx`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ${w.workerId},
+    // One statement, one round trip: the claims and their feed rows.
+    const rows = await sql`WITH got AS (
+        UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ${w.workerId},
           started_at = ${req.now}, lease_expires_at = ${leaseUntil}, updated_at = ${req.now}, progress = NULL,
           lease_token = gen_random_uuid()::text
         WHERE seq IN (
           SELECT seq FROM jobs WHERE ${fitFilter(sql, [w])}
           ORDER BY priority DESC, seq LIMIT ${w.slots} FOR UPDATE SKIP LOCKED)
         RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time, owner, schedule_id,
-          lease_token`;
-      await appendFeed(
-        tx,
-        got.map((r) => claimed(r, w.workerId)),
-      );
-      return got;
-    });
+          lease_token, worker_id),
+      ${feedCte(sql, "got", CLAIM, req.now)}
+      SELECT * FROM got`;
     return rows.map((r) => toClaim(r, w.workerId));
   }
   let leftForPeers = 0;

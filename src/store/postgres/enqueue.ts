@@ -5,11 +5,13 @@
  */
 import type postgres from "postgres";
 import type { NewJob } from "../../core/job.ts";
-import { change } from "../feed.ts";
+import { transition } from "../../core/lifecycle.ts";
 import type { EnqueueOutcome } from "../store.ts";
 import type { Sql } from "./connection.ts";
-import { appendFeed } from "./feed.ts";
 import { jsonOrNull, toJob } from "./rows.ts";
+
+// The statuses a new job is created in, checked against the lifecycle table.
+for (const to of ["queued", "scheduled"] as const) transition(null, "enqueue", to);
 
 export async function enqueueJobs(
   sql: Sql,
@@ -41,17 +43,15 @@ export async function enqueueJobs(
     schedule_id: j.scheduleId,
     scheduled_time: j.scheduledTime,
   }));
-  const inserted = await durable.begin(async (tx) => {
-    const created = await tx`INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *`;
-    await appendFeed(
-      tx,
-      created.map((r) => {
-        const job = toJob(r);
-        return change("enqueue", null, job.status, job, now);
-      }),
-    );
-    return created;
-  });
+  // One statement: the jobs and their feed rows (a job is created queued or scheduled, see above).
+  const inserted = await durable`WITH created AS (
+      INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *),
+    feed AS (
+      INSERT INTO job_events
+        (at, job_id, event, from_status, to_status, attempt, worker_id, code, owner, queue, type, schedule_id)
+      SELECT ${now}::bigint, id, 'enqueue', NULL, status, attempts, worker_id, NULL, owner, queue, type, schedule_id
+      FROM created)
+    SELECT * FROM created`;
   const byId = new Map(inserted.map((r) => [r.id as string, r]));
   // Conflicts (idempotency key, schedule fire) read the row that won, committed before our INSERT.
   for (const j of jobs) {

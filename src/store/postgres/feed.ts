@@ -4,6 +4,8 @@
  * a transaction that appended never waits for anything while others queue behind it.
  */
 import type postgres from "postgres";
+import type { JobStatus } from "../../core/job.ts";
+import { type LifecycleEvent, transition } from "../../core/lifecycle.ts";
 import { type FeedBounds, type FeedEvent, type NewFeedEvent, toFeedEvent } from "../feed.ts";
 import type { Sql } from "./connection.ts";
 
@@ -59,8 +61,41 @@ export async function appendFeed(tx: Sql | postgres.TransactionSql, events: NewF
       )}::text[])`;
 }
 
+/**
+ * The feed insert as the last CTE of a single-statement change, for the hot paths (one round trip, no
+ * transaction block): `rows` names a data-modifying CTE returning the changed jobs. PostgreSQL runs a
+ * data-modifying CTE the main query does not read after the main query has read `rows` to the end, so
+ * the ordering lock (the insert's trigger) is taken after every row lock of the statement, as in
+ * appendFeed. The change is checked against the lifecycle table here, once per statement shape.
+ */
+export function feedCte(
+  sql: Sql,
+  rows: string,
+  change: { event: LifecycleEvent; from: JobStatus | null; to: JobStatus },
+  now: number,
+) {
+  transition(change.from, change.event, change.to);
+  return sql`feed AS (
+    INSERT INTO job_events
+      (at, job_id, event, from_status, to_status, attempt, worker_id, code, owner, queue, type, schedule_id)
+    SELECT ${now}::bigint, id, ${change.event}, ${change.from}::text, ${change.to}, attempts, worker_id, NULL,
+      owner, queue, type, schedule_id
+    FROM ${sql(rows)})`;
+}
+
 export async function readFeed(sql: Sql, afterSeq: number, limit: number): Promise<FeedEvent[]> {
   const rows = await sql`SELECT * FROM job_events WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`;
+  return rows.map(toFeedEvent);
+}
+
+export async function readFailures(
+  sql: Sql,
+  afterSeq: number,
+  upTo: number,
+  limit: number,
+): Promise<FeedEvent[]> {
+  const rows = await sql`SELECT * FROM job_events WHERE to_status = 'failed' AND seq > ${afterSeq}
+      AND seq <= ${upTo} ORDER BY seq LIMIT ${limit}`;
   return rows.map(toFeedEvent);
 }
 

@@ -27,7 +27,7 @@ import type {
 import { claimJobs } from "./claim.ts";
 import { connect, migrate, type Sql } from "./connection.ts";
 import { enqueueJobs } from "./enqueue.ts";
-import { appendFeed, feedBounds, pruneFeed, readFeed } from "./feed.ts";
+import { appendFeed, feedBounds, feedCte, pruneFeed, readFailures, readFeed } from "./feed.ts";
 import {
   appendLogs,
   cancelJob,
@@ -70,6 +70,8 @@ const STATE = [
  * with stale statistics it hashed every running job per batch — 50 ms per 500 completions with 20,000
  * running — where the id index costs what the batch holds.
  */
+const COMPLETE = { event: "complete", from: "running", to: "completed" } as const;
+
 const holdsLease = (sql: Sql) => sql`j.lease_expires_at IS NOT NULL AND j.lease_token = i.lease`;
 
 export class PostgresStore implements Store {
@@ -130,8 +132,8 @@ export class PostgresStore implements Store {
   async complete(items: CompleteInput[], now: number): Promise<FinishOutcome[]> {
     if (items.length === 0) return [];
     const sql = this.sql;
-    const rows = await sql.begin(async (tx) => {
-      const done = await tx`WITH input AS (
+    // One statement, one round trip: the change, its attempt record and its feed row.
+    const rows = await sql`WITH input AS (
         SELECT * FROM unnest(${sql.array(
           items.map((c) => c.jobId),
           25,
@@ -166,14 +168,9 @@ export class PostgresStore implements Store {
       attempts AS (
         INSERT INTO job_attempts (job_id, attempt, status, started_at, finished_at, worker_id, exit_code, http_status)
         SELECT id, attempts, 'completed', COALESCE(started_at, ${now}), ${now}, worker_id, in_exit_code, in_http_status FROM done
-        ON CONFLICT (job_id, attempt) DO NOTHING)
+        ON CONFLICT (job_id, attempt) DO NOTHING),
+      ${feedCte(sql, "done", COMPLETE, now)}
       SELECT ${sql(STATE)} FROM done`;
-      await appendFeed(
-        tx,
-        done.map((r) => change("complete", "running", "completed", toJobState(r), now)),
-      );
-      return done;
-    });
     const byId = new Map(rows.map((r) => [r.id as string, toJobState(r)]));
     return items.map((c) => {
       const job = byId.get(c.jobId);
@@ -446,6 +443,10 @@ export class PostgresStore implements Store {
 
   readFeed(afterSeq: number, limit: number): Promise<FeedEvent[]> {
     return readFeed(this.sql, afterSeq, limit);
+  }
+
+  readFailures(afterSeq: number, upTo: number, limit: number): Promise<FeedEvent[]> {
+    return readFailures(this.sql, afterSeq, upTo, limit);
   }
 
   feedBounds(): Promise<FeedBounds> {

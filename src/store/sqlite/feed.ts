@@ -1,20 +1,22 @@
 /**
- * The change feed on SQLite (store/feed.ts): appended in the caller's transaction, one statement per
- * batch; the single writer makes the sequence the commit order. Shared by the job store and the schedule
+ * The change feed on SQLite (store/feed.ts): appended in the caller's transaction (the batch's), one
+ * prepared insert per row; the single writer makes the sequence the commit order. Shared by the job store and the schedule
  * store (both write job changes on the same connection).
  */
 import type { DatabaseSync } from "node:sqlite";
-import { type FeedBounds, type FeedEvent, feedTuple, type NewFeedEvent, toFeedEvent } from "../feed.ts";
+import { type FeedBounds, type FeedEvent, type NewFeedEvent, toFeedEvent } from "../feed.ts";
 
 export type FeedStatements = ReturnType<typeof prepareFeed>;
 
 export function prepareFeed(db: DatabaseSync) {
+  // One prepared insert per row: measured at half the cost of one JSON batch per statement (3 against
+  // 6–9 µs a row), and the transaction is the batch anyway.
   const append = db.prepare(`INSERT INTO job_events
       (at, job_id, event, from_status, to_status, attempt, worker_id, code, owner, queue, type, schedule_id)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
-      value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11
-    FROM json_each(?)`);
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const read = db.prepare("SELECT * FROM job_events WHERE seq > ? ORDER BY seq LIMIT ?");
+  const failures = db.prepare(`SELECT * FROM job_events INDEXED BY job_events_failed
+    WHERE to_status = 'failed' AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`);
   const bounds = db.prepare(`SELECT (SELECT MIN(seq) FROM job_events) AS oldest,
       (SELECT seq FROM sqlite_sequence WHERE name = 'job_events') AS latest`);
   // The oldest rows first, a bounded number per call: retention never holds the writer for long.
@@ -29,10 +31,27 @@ export function prepareFeed(db: DatabaseSync) {
   return {
     /** Inside the caller's transaction. */
     append(events: NewFeedEvent[]): void {
-      if (events.length > 0) append.run(JSON.stringify(events.map(feedTuple)));
+      for (const e of events)
+        append.run(
+          e.at,
+          e.jobId,
+          e.event,
+          e.from,
+          e.to,
+          e.attempt,
+          e.workerId,
+          e.code,
+          e.owner,
+          e.queue,
+          e.type,
+          e.scheduleId,
+        );
     },
     read(afterSeq: number, limit: number): FeedEvent[] {
       return read.all(afterSeq, limit).map(toFeedEvent);
+    },
+    failures(afterSeq: number, upTo: number, limit: number): FeedEvent[] {
+      return failures.all(afterSeq, upTo, limit).map(toFeedEvent);
     },
     bounds(): FeedBounds {
       const r = bounds.get()!;

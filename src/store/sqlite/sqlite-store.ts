@@ -445,6 +445,10 @@ export class SqliteStore implements Store {
     return this.#feed.read(afterSeq, limit);
   }
 
+  async readFailures(afterSeq: number, upTo: number, limit: number): Promise<FeedEvent[]> {
+    return this.#feed.failures(afterSeq, upTo, limit);
+  }
+
   async feedBounds(): Promise<FeedBounds> {
     return this.#feed.bounds();
   }

@@ -15,6 +15,8 @@ CREATE TABLE job_events (
   type        TEXT    NOT NULL,
   schedule_id TEXT
 );
+-- Failures only (alerts read them): a few rows among millions.
+CREATE INDEX job_events_failed ON job_events (seq) WHERE to_status = 'failed';
 
 -- Each claim's own token (Claim.lease): reports name it, so no two claims of a job share an identity.
 ALTER TABLE jobs ADD COLUMN lease_token TEXT;
