@@ -68,22 +68,6 @@ export interface FeedBounds {
   latest: number;
 }
 
-/** Column order of a feed row as both stores write it in one batch. */
-export const feedTuple = (e: NewFeedEvent): unknown[] => [
-  e.at,
-  e.jobId,
-  e.event,
-  e.from,
-  e.to,
-  e.attempt,
-  e.workerId,
-  e.code,
-  e.owner,
-  e.queue,
-  e.type,
-  e.scheduleId,
-];
-
 export function toFeedEvent(r: Record<string, unknown>): FeedEvent {
   return {
     seq: Number(r.seq),
