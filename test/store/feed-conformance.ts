@@ -207,13 +207,17 @@ export function feedConformance(name: string, open: OpenStore): void {
       for (const e of left) assert.ok(e.at >= cutoff);
       assert.equal(left[0]!.seq, after.oldest);
       // Emptied altogether, the feed still numbers new changes after the latest.
-      assert.equal(await store.pruneFeed(T0 + 2 * day, 100), 2);
+      assert.ok((await store.pruneFeed(T0 + 2 * day, 100)) >= 1);
+      assert.deepEqual(await store.readFeed(0, 10), []);
+      // Its latest may move past the last change (to the end of that change's row, store/feed.ts), never
+      // back: a reader at the latest misses nothing that comes.
       const empty = await store.feedBounds();
-      assert.equal(empty.latest, bounds.latest);
-      assert.equal(empty.oldest, bounds.latest + 1);
+      assert.ok(empty.latest >= bounds.latest);
+      assert.equal(empty.oldest, empty.latest + 1);
       await store.enqueue([newJob({ queue })], T0 + 2 * day);
-      const [next] = await store.readFeed(0, 10);
-      assert.ok(next && next.seq > bounds.latest, "a new change follows the latest, even after pruning");
+      const [next] = await store.readFeed(empty.latest, 10);
+      assert.ok(next && next.seq > empty.latest, "a new change follows the latest, even after pruning");
+      assert.deepEqual(await store.readFeed(0, 10), [next]);
     });
   });
 }

@@ -136,12 +136,15 @@ it("upgrades a file from before migration 008: the alert cursor starts at the fe
   const dir = await tempDir();
   try {
     const { db } = openAsReleased(dir.path, 7);
-    const insert = db.prepare(`INSERT INTO job_events (at, job_id, event, from_status, to_status, attempt,
-      owner, queue, type) VALUES (?, ?, 'fail', 'running', 'failed', 1, 'o', 'q', 't')`);
-    for (const id of ["j1", "j2", "j3"]) insert.run(T0, id);
+    // Three failures in one row of changes (store/feed.ts): its changes are 65536…65538.
+    const failure = (id: string) => [id, "fail", "running", "failed", 1, "w", "X", "o", "q", "t", null];
+    db.prepare("INSERT INTO job_events (at, n, failed, changes) VALUES (?, 3, 1, ?)").run(
+      T0,
+      JSON.stringify(["j1", "j2", "j3"].map(failure)),
+    );
     assert.deepEqual(migrate(db), [8]);
     // Failures from before the upgrade are history: no alert is raised for them.
-    assert.equal(await new SqliteScheduleStore(db).alertCursor(), 3);
+    assert.equal(await new SqliteScheduleStore(db).alertCursor(), 65536 + 2);
     db.close();
   } finally {
     await dir.remove();

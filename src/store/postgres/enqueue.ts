@@ -47,10 +47,10 @@ export async function enqueueJobs(
   const inserted = await durable`WITH created AS (
       INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *),
     feed AS (
-      INSERT INTO job_events
-        (at, job_id, event, from_status, to_status, attempt, worker_id, code, owner, queue, type, schedule_id)
-      SELECT ${now}::bigint, id, 'enqueue', NULL, status, attempts, worker_id, NULL, owner, queue, type, schedule_id
-      FROM created)
+      INSERT INTO job_events (at, n, failed, changes)
+      SELECT ${now}::bigint, count(*), false, json_agg(json_build_array(id, 'enqueue', NULL, status, attempts,
+        worker_id, NULL, owner, queue, type, schedule_id))::text
+      FROM created HAVING count(*) > 0)
     SELECT * FROM created`;
   const byId = new Map(inserted.map((r) => [r.id as string, r]));
   // Conflicts (idempotency key, schedule fire) read the row that won, committed before our INSERT.

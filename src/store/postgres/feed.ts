@@ -1,72 +1,41 @@
 /**
- * The change feed on PostgreSQL (store/feed.ts). `appendFeed` must be the last statement of its
- * transaction: the insert takes the feed's ordering lock (migration 006) and holds it to the commit, so
- * a transaction that appended never waits for anything while others queue behind it.
+ * The change feed on PostgreSQL (store/feed.ts), one row per batch of changes. `appendFeed` must be the
+ * last statement of its transaction, and `feedCte` the last part of its statement: the insert takes the
+ * feed's ordering lock (migration 006) and holds it to the commit, so a transaction that appended never
+ * waits for anything while others queue behind it.
  */
 import type postgres from "postgres";
 import type { JobStatus } from "../../core/job.ts";
 import { type LifecycleEvent, transition } from "../../core/lifecycle.ts";
-import { type FeedBounds, type FeedEvent, type NewFeedEvent, toFeedEvent } from "../feed.ts";
+import {
+  boundsOf,
+  changesAfter,
+  encodeChanges,
+  type FeedBounds,
+  type FeedEvent,
+  type NewFeedEvent,
+  rowOf,
+  rowsOf,
+} from "../feed.ts";
 import type { Sql } from "./connection.ts";
 
-const TEXT = 25;
-const INT = 23;
-const BIGINT = 20;
-
 export async function appendFeed(tx: Sql | postgres.TransactionSql, events: NewFeedEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const col = <T>(fn: (e: NewFeedEvent) => T) => events.map(fn);
-  await tx`INSERT INTO job_events
-      (at, job_id, event, from_status, to_status, attempt, worker_id, code, owner, queue, type, schedule_id)
-    SELECT * FROM unnest(
-      ${tx.array(
-        col((e) => e.at),
-        BIGINT,
-      )}::bigint[], ${tx.array(
-        col((e) => e.jobId),
-        TEXT,
-      )}::text[], ${tx.array(
-        col((e) => e.event),
-        TEXT,
-      )}::text[],
-      ${tx.array(
-        col((e) => e.from),
-        TEXT,
-      )}::text[], ${tx.array(
-        col((e) => e.to),
-        TEXT,
-      )}::text[], ${tx.array(
-        col((e) => e.attempt),
-        INT,
-      )}::int[],
-      ${tx.array(
-        col((e) => e.workerId),
-        TEXT,
-      )}::text[], ${tx.array(
-        col((e) => e.code),
-        TEXT,
-      )}::text[], ${tx.array(
-        col((e) => e.owner),
-        TEXT,
-      )}::text[],
-      ${tx.array(
-        col((e) => e.queue),
-        TEXT,
-      )}::text[], ${tx.array(
-        col((e) => e.type),
-        TEXT,
-      )}::text[], ${tx.array(
-        col((e) => e.scheduleId),
-        TEXT,
-      )}::text[])`;
+  const rows = rowsOf(events).map((row) => ({
+    at: row[0]!.at,
+    n: row.length,
+    failed: row.some((e) => e.to === "failed"),
+    changes: encodeChanges(row),
+  }));
+  if (rows.length > 0) await tx`INSERT INTO job_events ${tx(rows)}`;
 }
 
 /**
- * The feed insert as the last CTE of a single-statement change, for the hot paths (one round trip, no
- * transaction block): `rows` names a data-modifying CTE returning the changed jobs. PostgreSQL runs a
- * data-modifying CTE the main query does not read after the main query has read `rows` to the end, so
- * the ordering lock (the insert's trigger) is taken after every row lock of the statement, as in
- * appendFeed. The change is checked against the lifecycle table here, once per statement shape.
+ * The feed row as the last CTE of a single-statement change, for the hot paths (one round trip, no
+ * transaction block): `rows` names a data-modifying CTE returning the changed jobs, which become one row
+ * of changes (nothing when it changed none). PostgreSQL runs a data-modifying CTE the main query does
+ * not read after the main query has read `rows` to the end, so the ordering lock (the insert's trigger)
+ * is taken after every row lock of the statement, as in appendFeed. The change is checked against the
+ * lifecycle table here, once per statement shape. The JSON is built as encodeChanges builds it.
  */
 export function feedCte(
   sql: Sql,
@@ -76,16 +45,17 @@ export function feedCte(
 ) {
   transition(change.from, change.event, change.to);
   return sql`feed AS (
-    INSERT INTO job_events
-      (at, job_id, event, from_status, to_status, attempt, worker_id, code, owner, queue, type, schedule_id)
-    SELECT ${now}::bigint, id, ${change.event}, ${change.from}::text, ${change.to}, attempts, worker_id, NULL,
-      owner, queue, type, schedule_id
-    FROM ${sql(rows)})`;
+    INSERT INTO job_events (at, n, failed, changes)
+    SELECT ${now}::bigint, count(*), ${change.to === "failed"}, json_agg(json_build_array(id, ${change.event}::text,
+      ${change.from}::text, ${change.to}::text, attempts, worker_id, NULL, owner, queue, type, schedule_id))::text
+    FROM ${sql(rows)} HAVING count(*) > 0)`;
 }
 
 export async function readFeed(sql: Sql, afterSeq: number, limit: number): Promise<FeedEvent[]> {
-  const rows = await sql`SELECT * FROM job_events WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`;
-  return rows.map(toFeedEvent);
+  // Rows hold one change at least: `limit + 1` rows from the one holding `afterSeq` are enough.
+  const rows =
+    await sql`SELECT * FROM job_events WHERE seq >= ${rowOf(afterSeq)} ORDER BY seq LIMIT ${limit + 1}`;
+  return changesAfter(rows, afterSeq, limit);
 }
 
 export async function readFailures(
@@ -94,20 +64,26 @@ export async function readFailures(
   upTo: number,
   limit: number,
 ): Promise<FeedEvent[]> {
-  const rows = await sql`SELECT * FROM job_events WHERE to_status = 'failed' AND seq > ${afterSeq}
-      AND seq <= ${upTo} ORDER BY seq LIMIT ${limit}`;
-  return rows.map(toFeedEvent);
+  const rows = await sql`SELECT * FROM job_events WHERE failed AND seq >= ${rowOf(afterSeq)}
+      AND seq <= ${rowOf(upTo)} ORDER BY seq LIMIT ${limit + 1}`;
+  return changesAfter(rows, afterSeq, Number.MAX_SAFE_INTEGER)
+    .filter((e) => e.to === "failed" && e.seq <= upTo)
+    .slice(0, limit);
 }
 
 export async function feedBounds(sql: Sql): Promise<FeedBounds> {
   // The newest visible row: the sequence itself may already name a row whose transaction has not
   // committed, which a reader starting from it would skip. Only an empty feed (retention removed every
   // row) falls back to the sequence, so numbers are never handed out twice.
-  const [r] = await sql`SELECT MIN(seq) AS oldest, MAX(seq) AS newest,
-      (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM job_events_seq_seq) AS counter
-    FROM job_events`;
-  const latest = Number(r?.newest ?? r?.counter ?? 0);
-  return { oldest: r?.oldest == null ? latest + 1 : Number(r.oldest), latest };
+  const [r] = await sql`SELECT (SELECT seq FROM job_events ORDER BY seq LIMIT 1) AS first,
+      (SELECT seq FROM job_events ORDER BY seq DESC LIMIT 1) AS last_seq,
+      (SELECT n FROM job_events ORDER BY seq DESC LIMIT 1) AS last_n,
+      (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM job_events_seq_seq) AS counter`;
+  return boundsOf(
+    r?.first == null ? null : Number(r.first),
+    r?.last_seq == null ? null : { seq: Number(r.last_seq), n: Number(r.last_n) },
+    Number(r?.counter ?? 0),
+  );
 }
 
 export async function pruneFeed(sql: Sql, before: number, limit: number): Promise<number> {

@@ -1,22 +1,19 @@
--- The change feed (store/feed.ts): one row per state change of a job, written in the transaction of the
--- change, as that transaction's last statement (postgres/feed.ts).
+-- The change feed (store/feed.ts): the state changes of jobs, written in the transaction of the change,
+-- one row per batch of changes made together (a change's sequence is its row's times 65,536 plus its
+-- place in the row), as that transaction's last statement (postgres/feed.ts).
 CREATE TABLE job_events (
-  seq         bigserial PRIMARY KEY,
-  at          bigint  NOT NULL,
-  job_id      text    NOT NULL,
-  event       text    NOT NULL,
-  from_status text,
-  to_status   text,
-  attempt     integer NOT NULL,
-  worker_id   text,
-  code        text,
-  owner       text    NOT NULL,
-  queue       text    NOT NULL,
-  type        text    NOT NULL,
-  schedule_id text
+  seq     bigserial PRIMARY KEY,
+  at      bigint  NOT NULL,
+  n       integer NOT NULL,
+  -- true when a change of the row ended a job failed: what alerts read, a few rows among millions.
+  failed  boolean NOT NULL,
+  -- JSON array of [jobId, event, from, to, attempt, workerId, code, owner, queue, type, scheduleId]
+  changes text    NOT NULL
 );
--- Failures only (alerts read them): a few rows among millions.
-CREATE INDEX job_events_failed ON job_events (seq) WHERE to_status = 'failed';
+CREATE INDEX job_events_failed ON job_events (seq) WHERE failed;
+-- A batch's changes are tens of kilobytes, kept out of line (TOAST) but not compressed: compressing each
+-- row cost the drain more than the space is worth for a window of a day.
+ALTER TABLE job_events ALTER COLUMN changes SET STORAGE EXTERNAL;
 
 -- Sequences are handed out in the order transactions insert, not the order they commit: a reader that
 -- saw 7 could miss 6 committed a moment later. Each insert into the feed first takes one lock, held to

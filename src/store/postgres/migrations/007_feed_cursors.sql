@@ -6,4 +6,4 @@ CREATE TABLE feed_cursors (
   reader text   PRIMARY KEY,
   seq    bigint NOT NULL
 );
-INSERT INTO feed_cursors (reader, seq) SELECT 'alerts', COALESCE(max(seq), 0) FROM job_events;
+INSERT INTO feed_cursors (reader, seq) SELECT 'alerts', COALESCE(max(seq * 65536 + n - 1), 0) FROM job_events;

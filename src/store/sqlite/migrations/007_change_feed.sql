@@ -1,22 +1,17 @@
--- The change feed (store/feed.ts): one row per state change of a job, written in the transaction of the
--- change. AUTOINCREMENT: a sequence is never reused, even after retention has deleted every row.
+-- The change feed (store/feed.ts): the state changes of jobs, written in the transaction of the change,
+-- one row per batch of changes made together (store/feed.ts: a change's sequence is its row's times
+-- 65,536 plus its place in the row). AUTOINCREMENT: a sequence is never reused, even after retention
+-- has deleted every row.
 CREATE TABLE job_events (
-  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-  at          INTEGER NOT NULL,
-  job_id      TEXT    NOT NULL,
-  event       TEXT    NOT NULL,
-  from_status TEXT,
-  to_status   TEXT,
-  attempt     INTEGER NOT NULL,
-  worker_id   TEXT,
-  code        TEXT,
-  owner       TEXT    NOT NULL,
-  queue       TEXT    NOT NULL,
-  type        TEXT    NOT NULL,
-  schedule_id TEXT
+  seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+  at      INTEGER NOT NULL,
+  n       INTEGER NOT NULL,
+  -- 1 when a change of the row ended a job failed: what alerts read, a few rows among millions.
+  failed  INTEGER NOT NULL,
+  -- JSON array of [jobId, event, from, to, attempt, workerId, code, owner, queue, type, scheduleId]
+  changes TEXT    NOT NULL
 );
--- Failures only (alerts read them): a few rows among millions.
-CREATE INDEX job_events_failed ON job_events (seq) WHERE to_status = 'failed';
+CREATE INDEX job_events_failed ON job_events (seq) WHERE failed = 1;
 
 -- Each claim's own token (Claim.lease): reports name it, so no two claims of a job share an identity.
 ALTER TABLE jobs ADD COLUMN lease_token TEXT;

@@ -6,4 +6,4 @@ CREATE TABLE feed_cursors (
   reader TEXT    PRIMARY KEY,
   seq    INTEGER NOT NULL
 );
-INSERT INTO feed_cursors (reader, seq) SELECT 'alerts', COALESCE(MAX(seq), 0) FROM job_events;
+INSERT INTO feed_cursors (reader, seq) SELECT 'alerts', COALESCE(MAX(seq * 65536 + n - 1), 0) FROM job_events;
