@@ -62,7 +62,11 @@ export function change(
   };
 }
 
-/** The feed's extent: the oldest retained and the latest sequence (0 and 0 for an empty feed). */
+/**
+ * The feed's extent. Every change after `oldest - 1` is still kept (retention has removed none of them),
+ * so a reader at a cursor below `oldest - 1` has missed changes; `latest` is the newest change's sequence
+ * (0 for a feed that never had one).
+ */
 export interface FeedBounds {
   oldest: number;
   latest: number;
@@ -161,11 +165,14 @@ export function changesAfter(rows: Record<string, unknown>[], afterSeq: number, 
   return out;
 }
 
-/** Bounds from a table's first and last rows (null: empty) and, when empty, its sequence counter. */
+/**
+ * Bounds from the table's last row (null: empty), its sequence counter, and the last row retention
+ * removed (0: none ever), which is the exact edge of what was lost.
+ */
 export function boundsOf(
-  first: number | null,
   last: { seq: number; n: number } | null,
   counter: number,
+  prunedRow: number,
 ): FeedBounds {
   // An emptied feed still numbers on from its counter: the next row's changes follow `latest`.
   const latest = last
@@ -173,5 +180,6 @@ export function boundsOf(
     : counter > 0
       ? counter * ROW_SPAN + ROW_SPAN - 1
       : 0;
-  return { oldest: first === null ? latest + 1 : first * ROW_SPAN, latest };
+  const oldest = prunedRow > 0 ? (prunedRow + 1) * ROW_SPAN : 0;
+  return { oldest: last ? oldest : Math.max(oldest, latest + 1), latest };
 }

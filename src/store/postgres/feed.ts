@@ -75,20 +75,26 @@ export async function feedBounds(sql: Sql): Promise<FeedBounds> {
   // The newest visible row: the sequence itself may already name a row whose transaction has not
   // committed, which a reader starting from it would skip. Only an empty feed (retention removed every
   // row) falls back to the sequence, so numbers are never handed out twice.
-  const [r] = await sql`SELECT (SELECT seq FROM job_events ORDER BY seq LIMIT 1) AS first,
-      (SELECT seq FROM job_events ORDER BY seq DESC LIMIT 1) AS last_seq,
+  const [r] = await sql`SELECT (SELECT seq FROM job_events ORDER BY seq DESC LIMIT 1) AS last_seq,
       (SELECT n FROM job_events ORDER BY seq DESC LIMIT 1) AS last_n,
-      (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM job_events_seq_seq) AS counter`;
+      (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM job_events_seq_seq) AS counter,
+      (SELECT seq FROM feed_cursors WHERE reader = 'pruned') AS pruned`;
   return boundsOf(
-    r?.first == null ? null : Number(r.first),
     r?.last_seq == null ? null : { seq: Number(r.last_seq), n: Number(r.last_n) },
     Number(r?.counter ?? 0),
+    Number(r?.pruned ?? 0),
   );
 }
 
 export async function pruneFeed(sql: Sql, before: number, limit: number): Promise<number> {
   // Only the first `limit` rows are looked at: nothing old enough costs one index probe.
-  const r = await sql`DELETE FROM job_events WHERE seq IN (
-      SELECT seq FROM job_events ORDER BY seq LIMIT ${limit}) AND at < ${before}`;
-  return r.count;
+  // The rows go and the edge of what went is recorded, in one statement.
+  const [r] = await sql`WITH gone AS (
+      DELETE FROM job_events WHERE seq IN (SELECT seq FROM job_events ORDER BY seq LIMIT ${limit}) AND at < ${before}
+      RETURNING seq),
+    edge AS (
+      INSERT INTO feed_cursors (reader, seq) SELECT 'pruned', max(seq) FROM gone HAVING count(*) > 0
+      ON CONFLICT (reader) DO UPDATE SET seq = GREATEST(feed_cursors.seq, excluded.seq))
+    SELECT count(*)::int AS n FROM gone`;
+  return Number(r?.n ?? 0);
 }

@@ -23,12 +23,18 @@ export function prepareFeed(db: DatabaseSync) {
   const read = db.prepare("SELECT * FROM job_events WHERE seq >= ? ORDER BY seq LIMIT ?");
   const failures = db.prepare(`SELECT * FROM job_events INDEXED BY job_events_failed
     WHERE failed = 1 AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`);
-  const first = db.prepare("SELECT seq FROM job_events ORDER BY seq LIMIT 1");
+  // Created by migration 008, after this table: read on demand, prepared on first use.
+  const pruned = () => db.prepare("SELECT seq FROM feed_cursors WHERE reader = 'pruned'").get();
+  const setPruned = (seq: number) =>
+    db
+      .prepare(`INSERT INTO feed_cursors (reader, seq) VALUES ('pruned', ?)
+        ON CONFLICT (reader) DO UPDATE SET seq = MAX(seq, excluded.seq)`)
+      .run(seq);
   const last = db.prepare("SELECT seq, n FROM job_events ORDER BY seq DESC LIMIT 1");
   const counter = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'job_events'");
   // Only the first `limit` rows are looked at, so a feed with nothing old enough costs nothing to check.
   const prune = db.prepare(`DELETE FROM job_events
-    WHERE seq IN (SELECT seq FROM job_events ORDER BY seq LIMIT ?) AND at < ?`);
+    WHERE seq IN (SELECT seq FROM job_events ORDER BY seq LIMIT ?) AND at < ? RETURNING seq`);
   const latestAt = db.prepare("SELECT at FROM job_events ORDER BY seq DESC LIMIT 1");
   // Walks back from the newest row: seq and at grow together (one writer, one clock), so it reads only
   // the window itself.
@@ -50,16 +56,18 @@ export function prepareFeed(db: DatabaseSync) {
         .slice(0, limit);
     },
     bounds(): FeedBounds {
-      const f = first.get();
       const l = last.get();
       return boundsOf(
-        f ? Number(f.seq) : null,
         l ? { seq: Number(l.seq), n: Number(l.n) } : null,
         Number(counter.get()?.seq ?? 0),
+        Number(pruned()?.seq ?? 0),
       );
     },
+    /** Inside the caller's transaction: the rows go, and the edge of what went is recorded. */
     prune(before: number, limit: number): number {
-      return Number(prune.run(limit, before).changes);
+      const gone = prune.all(limit, before).map((r) => Number(r.seq));
+      if (gone.length > 0) setPruned(Math.max(...gone));
+      return gone.length;
     },
     /** The changes of the last `windowMs` of the feed, by the time of its newest row, in order. */
     recentSince(windowMs: number): FeedEvent[] {

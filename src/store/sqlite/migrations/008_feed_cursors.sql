@@ -2,6 +2,7 @@
 -- of the changes up to `seq` and the new `seq` in one transaction, so after a crash it resumes exactly
 -- there. Seeded at the feed's latest change: a reader starts with the changes made after this version
 -- first opened the file, not with history.
+-- The row 'pruned' is the last feed row retention removed: the exact edge of what a reader missed.
 CREATE TABLE feed_cursors (
   reader TEXT    PRIMARY KEY,
   seq    INTEGER NOT NULL
