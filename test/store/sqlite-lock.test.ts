@@ -6,12 +6,13 @@
  * then claimed the jobs a stalled holder still held in memory.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
+import { promisify } from "node:util";
 import { BosunError } from "../../src/core/errors.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { tempDir } from "../helpers/wait.ts";
@@ -19,6 +20,8 @@ import { newJob, worker } from "./conformance.ts";
 
 const T0 = 1_800_000_000_000;
 const CHILD = join(import.meta.dirname, "../helpers/sqlite-claim-child.ts");
+const PROBE = join(import.meta.dirname, "../helpers/sqlite-open-probe.ts");
+const run = promisify(execFile);
 
 const claimIn = (store: SqliteStore, queue: string, slots = 10, now = T0, workerId = "w1") =>
   store.claim({ now, leaseMs: 60_000, workers: [worker(workerId, { queues: [queue], slots })] });
@@ -39,6 +42,16 @@ function assertLocked(file: string, folder: string, pid: number): void {
 }
 
 /** The claim child (test/helpers/sqlite-claim-child.ts): its JSON lines, in order, and its exit. */
+/** The same, asked by a process of its own (test/helpers/sqlite-open-probe.ts), as a second bosun start. */
+async function assertLockedFromAnotherProcess(file: string, folder: string, pid: number): Promise<void> {
+  const { stdout } = await run(process.execPath, [PROBE, file]);
+  const answer = JSON.parse(stdout) as { code?: string; message?: string; details?: { pid: number } };
+  assert.equal(answer.code, "DATA_DIR_LOCKED", stdout);
+  assert.ok(answer.message!.includes(folder), answer.message);
+  assert.ok(answer.message!.includes(String(pid)), answer.message);
+  assert.equal(answer.details?.pid, pid);
+}
+
 function startChild(args: string[]) {
   const proc: ChildProcess = spawn(process.execPath, [CHILD, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
@@ -121,10 +134,10 @@ describe("SQLite store lock", () => {
       );
       reader.close();
       // The kernel holds the lock for a process that runs no JavaScript at all.
-      assertLocked(file, dir.path, child.pid);
+      await assertLockedFromAnotherProcess(file, dir.path, child.pid);
       writeFileSync(release, "");
       assert.deepEqual(await child.next(), { unblocked: true });
-      assertLocked(file, dir.path, child.pid);
+      await assertLockedFromAnotherProcess(file, dir.path, child.pid);
     } finally {
       await child.kill();
       await dir.remove();
@@ -148,7 +161,7 @@ describe("SQLite store lock", () => {
         "the holder marks the file open",
       );
       reader.close();
-      assertLocked(file, dir.path, child.pid);
+      await assertLockedFromAnotherProcess(file, dir.path, child.pid);
       assert.equal(await child.kill(), "SIGKILL");
 
       // No wait, no retry: the kernel dropped the dead process's lock.

@@ -24,6 +24,13 @@ import type { Statements } from "./statements.ts";
 /** SQLite's SQLITE_BUSY: the lock is held by another connection. */
 const SQLITE_BUSY = 5;
 
+/**
+ * Every lock held by this process, until release(). node:sqlite closes a connection its object is
+ * garbage-collected with, which drops the lock: a store nobody referenced any more (its timers still
+ * running its file) let a second process in. Found by test/store/sqlite-lock.test.ts under load.
+ */
+const HELD = new Set<DatabaseSync>();
+
 export class StoreLock {
   readonly #lock: DatabaseSync;
   readonly #pidFile: string;
@@ -52,6 +59,7 @@ export class StoreLock {
     const tmp = `${pidFile}.${process.pid}.tmp`;
     writeFileSync(tmp, `${process.pid}\n`);
     renameSync(tmp, pidFile);
+    HELD.add(db);
     return new StoreLock(db, pidFile);
   }
 
@@ -60,6 +68,7 @@ export class StoreLock {
     if (!this.#lock.isOpen) return;
     rmSync(this.#pidFile, { force: true });
     this.#lock.close();
+    HELD.delete(this.#lock);
   }
 }
 
