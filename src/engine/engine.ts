@@ -117,7 +117,6 @@ export class Engine {
     this.#typeSource = source;
   }
 
-  /** Where to learn the workers of other nodes, whom placement weighs too (engine/peer-workers.ts). */
   /**
    * On a shared store, what other nodes changed reaches this one through the change feed (the rows are
    * the truth; the bus is this process's fast path): jobs that became ready wake the waiting workers, a
@@ -139,6 +138,7 @@ export class Engine {
     });
   }
 
+  /** Where to learn the workers of other nodes, whom placement weighs too (engine/peer-workers.ts). */
   setPeerSource(source: () => Promise<PeerWorker[]>): void {
     this.#dispatcher.setPeerSource(source);
   }
@@ -207,7 +207,7 @@ export class Engine {
 
   async complete(items: CompleteInput[]): Promise<FinishOutcome[]> {
     const { fits, tooLarge } = splitByResultSize(items, this.#o.maxResultBytes ?? 1024 * 1024);
-    if (tooLarge.length === 0) return this.#completeBatch.addMany(items);
+    if (tooLarge.length === 0) return this.#completeBatch.addMany(fits.map((f) => f.item));
     const [done, failed] = await Promise.all([
       this.#completeBatch.addMany(fits.map((f) => f.item)),
       this.#failBatch.addMany(tooLarge.map((f) => f.item)),

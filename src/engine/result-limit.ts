@@ -16,12 +16,17 @@ export interface SplitCompletions {
 export function splitByResultSize(items: CompleteInput[], maxBytes: number): SplitCompletions {
   const out: SplitCompletions = { fits: [], tooLarge: [] };
   items.forEach((item, index) => {
-    const size = item.result == null ? 0 : Buffer.byteLength(JSON.stringify(item.result));
-    if (size <= maxBytes) {
+    if (item.result == null) {
       out.fits.push({ index, item });
       return;
     }
-    const { result: _dropped, ...lease } = item;
+    const resultJson = JSON.stringify(item.result);
+    const size = Buffer.byteLength(resultJson);
+    if (size <= maxBytes) {
+      out.fits.push({ index, item: { ...item, resultJson } });
+      return;
+    }
+    const { result: _dropped, resultJson: _encoded, ...lease } = item;
     out.tooLarge.push({
       index,
       item: {

@@ -58,6 +58,8 @@ export interface LeaseId {
 
 export interface CompleteInput extends LeaseRef {
   result: unknown;
+  /** `result` as JSON, when the caller has already encoded it (engine/result-limit.ts): not done twice. */
+  resultJson?: string;
   exitCode?: number | null;
   httpStatus?: number | null;
 }

@@ -20,7 +20,7 @@ import type { ClaimRequest, PeerWorker } from "../store.ts";
 import type { Sql } from "./connection.ts";
 import { appendFeed, feedCte } from "./feed.ts";
 
-const CLAIM = { event: "claim", from: "queued", to: "running" } as const;
+const CLAIM = { event: "claim", from: "queued", to: ["running"] } as const;
 
 type Row = Record<string, unknown>;
 
@@ -70,7 +70,7 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claim[]> {
           SELECT seq FROM jobs WHERE ${fitFilter(sql, [w])}
           ORDER BY priority DESC, seq LIMIT ${w.slots} FOR UPDATE SKIP LOCKED)
         RETURNING id, attempts, queue, type, payload, timeout_ms, max_attempts, scheduled_time, owner, schedule_id,
-          lease_token, worker_id),
+          lease_token, worker_id, status),
       ${feedCte(sql, "got", CLAIM, req.now)}
       SELECT * FROM got`;
     return rows.map((r) => toClaim(r, w.workerId));

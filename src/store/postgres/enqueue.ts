@@ -5,13 +5,12 @@
  */
 import type postgres from "postgres";
 import type { NewJob } from "../../core/job.ts";
-import { transition } from "../../core/lifecycle.ts";
 import type { EnqueueOutcome } from "../store.ts";
 import type { Sql } from "./connection.ts";
+import { feedCte } from "./feed.ts";
 import { jsonOrNull, toJob } from "./rows.ts";
 
-// The statuses a new job is created in, checked against the lifecycle table.
-for (const to of ["queued", "scheduled"] as const) transition(null, "enqueue", to);
+const ENQUEUE = { event: "enqueue", from: null, to: ["queued", "scheduled"] } as const;
 
 export async function enqueueJobs(
   sql: Sql,
@@ -46,11 +45,7 @@ export async function enqueueJobs(
   // One statement: the jobs and their feed rows (a job is created queued or scheduled, see above).
   const inserted = await durable`WITH created AS (
       INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *),
-    feed AS (
-      INSERT INTO job_events (at, n, failed, changes)
-      SELECT ${now}::bigint, count(*), false, json_agg(json_build_array(id, 'enqueue', NULL, status, attempts,
-        worker_id, NULL, owner, queue, type, schedule_id))::text
-      FROM created HAVING count(*) > 0)
+    ${feedCte(sql, "created", ENQUEUE, now)}
     SELECT * FROM created`;
   const byId = new Map(inserted.map((r) => [r.id as string, r]));
   // Conflicts (idempotency key, schedule fire) read the row that won, committed before our INSERT.

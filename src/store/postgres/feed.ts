@@ -31,23 +31,25 @@ export async function appendFeed(tx: Sql | postgres.TransactionSql, events: NewF
 
 /**
  * The feed row as the last CTE of a single-statement change, for the hot paths (one round trip, no
- * transaction block): `rows` names a data-modifying CTE returning the changed jobs, which become one row
- * of changes (nothing when it changed none). PostgreSQL runs a data-modifying CTE the main query does
- * not read after the main query has read `rows` to the end, so the ordering lock (the insert's trigger)
- * is taken after every row lock of the statement, as in appendFeed. The change is checked against the
- * lifecycle table here, once per statement shape. The JSON is built as encodeChanges builds it.
+ * transaction block): `rows` names a data-modifying CTE returning the changed jobs (their new `status`
+ * is each change's `to`), which become one row of changes (nothing when it changed none). PostgreSQL runs
+ * a data-modifying CTE the main query does not read after the main query has read `rows` to the end, so
+ * the ordering lock (the insert's trigger) is taken after every row lock of the statement, as in
+ * appendFeed. The statuses it may reach are checked against the lifecycle table here, once per
+ * statement shape. The JSON is built as encodeChanges builds it.
  */
 export function feedCte(
   sql: Sql,
   rows: string,
-  change: { event: LifecycleEvent; from: JobStatus | null; to: JobStatus },
+  change: { event: LifecycleEvent; from: JobStatus | null; to: readonly JobStatus[] },
   now: number,
 ) {
-  transition(change.from, change.event, change.to);
+  for (const to of change.to) transition(change.from, change.event, to);
   return sql`feed AS (
     INSERT INTO job_events (at, n, failed, changes)
-    SELECT ${now}::bigint, count(*), ${change.to === "failed"}, json_agg(json_build_array(id, ${change.event}::text,
-      ${change.from}::text, ${change.to}::text, attempts, worker_id, NULL, owner, queue, type, schedule_id))::text
+    SELECT ${now}::bigint, count(*), bool_or(status = 'failed'), json_agg(json_build_array(id,
+      ${change.event}::text, ${change.from}::text, status, attempts, worker_id, NULL, owner, queue, type,
+      schedule_id))::text
     FROM ${sql(rows)} HAVING count(*) > 0)`;
 }
 

@@ -31,7 +31,7 @@ export function completeJobs(
     const { changes } = s.completeSoft.run(
       c.workerId,
       claim.startedAt,
-      JSON.stringify(result),
+      c.resultJson ?? JSON.stringify(result),
       c.exitCode ?? null,
       c.httpStatus ?? null,
       now,

@@ -8,9 +8,7 @@
  * here overlays them, so callers see the same contract as on PostgreSQL.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { decideAfterFailure } from "../../core/backoff.ts";
-import type { Attempt, Backoff, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../../core/job.ts";
-import { failureEvent } from "../../core/lifecycle.ts";
+import type { Attempt, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../../core/job.ts";
 import { change, type FeedBounds, type FeedEvent, type NewFeedEvent } from "../feed.ts";
 import type {
   ChangeOutcome,
@@ -32,6 +30,7 @@ import { claimJobs } from "./claim.ts";
 import { completeJobs } from "./complete.ts";
 import { migrate, openDatabase, transaction } from "./database.ts";
 import { enqueueJobs } from "./enqueue.ts";
+import { failLease, insertAttempt, reapRows } from "./fail.ts";
 import { type FeedStatements, prepareFeed } from "./feed.ts";
 import { Holding } from "./holding.ts";
 import { counts, listAttempts, listJobs, logBytes, overlay, readLogs } from "./job-queries.ts";
@@ -203,69 +202,13 @@ export class SqliteStore implements Store {
   async fail(items: FailInput[], now: number): Promise<FinishOutcome[]> {
     return transaction(this.#db, () => {
       this.#holding.hardenLeases(items);
+      // A retry without backoff is `queued` again, maybe ahead of the claim floor.
+      this.#held.floor.reset();
       const feed: NewFeedEvent[] = [];
-      const out = items.map((f) => this.#failOne(f, now, feed));
+      const out = items.map((f) => failLease(this.#s, f, now, feed));
       this.#append(feed);
       return out;
     });
-  }
-
-  #failOne(f: FailInput, now: number, feed: NewFeedEvent[]): FinishOutcome {
-    // A retry without backoff is `queued` again, maybe ahead of the claim floor.
-    this.#held.floor.reset();
-    const cur = this.#s.leaseRow.get(f.jobId, f.lease);
-    if (!cur) return { ok: false, jobId: f.jobId };
-    const decision = decideAfterFailure(
-      {
-        attempts: Number(cur.attempts),
-        maxAttempts: Number(cur.max_attempts),
-        backoff: JSON.parse(cur.backoff as string) as Backoff,
-      },
-      f.retryable,
-      now,
-    );
-    const row = this.#s.failOne.get(
-      decision.status,
-      decision.runAt,
-      JSON.stringify(f.error),
-      decision.status === "failed" ? now : null,
-      now,
-      f.jobId,
-    );
-    const job = toJobState(row!);
-    feed.push(change(failureEvent(f.error.code, job.status), "running", job.status, job, now, f.error.code));
-    this.#insertAttempt(
-      { ...job, startedAt: Number(cur.started_at) },
-      f.attempt,
-      "failed",
-      now,
-      f.exitCode ?? null,
-      f.httpStatus ?? null,
-      f.error,
-    );
-    return { ok: true, job };
-  }
-
-  #insertAttempt(
-    job: JobState,
-    attempt: number,
-    status: Attempt["status"],
-    now: number,
-    exitCode: number | null,
-    httpStatus: number | null,
-    error: JobError | null,
-  ): void {
-    this.#s.insertAttempt.run(
-      job.id,
-      attempt,
-      status,
-      job.startedAt ?? now,
-      now,
-      job.workerId,
-      exitCode,
-      httpStatus,
-      error === null ? null : JSON.stringify(error),
-    );
   }
 
   async release(items: LeaseRef[], now: number): Promise<FinishOutcome[]> {
@@ -320,7 +263,15 @@ export class SqliteStore implements Store {
       this.#holding.harden(this.#held.select((c) => c.leaseUntil < now));
       const rows = this.#s.expired.all(now, limit);
       const feed: NewFeedEvent[] = [];
-      const out = this.#reapRows(rows, "LEASE_EXPIRED", "The worker stopped renewing its lease", now, feed);
+      this.#held.floor.reset();
+      const out = reapRows(
+        this.#s,
+        rows,
+        "LEASE_EXPIRED",
+        "The worker stopped renewing its lease",
+        now,
+        feed,
+      );
       this.#append(feed);
       return out;
     });
@@ -333,36 +284,11 @@ export class SqliteStore implements Store {
       this.#holding.harden(this.#held.select((c) => dead.has(c.workerId)));
       const rows = this.#s.runningOfWorkers.all(JSON.stringify(workerIds));
       const feed: NewFeedEvent[] = [];
-      const out = this.#reapRows(rows, code, "The worker that ran the attempt is gone", now, feed);
+      this.#held.floor.reset();
+      const out = reapRows(this.#s, rows, code, "The worker that ran the attempt is gone", now, feed);
       this.#append(feed);
       return out;
     });
-  }
-
-  #reapRows(
-    rows: Record<string, unknown>[],
-    code: string,
-    message: string,
-    now: number,
-    feed: NewFeedEvent[],
-  ): JobState[] {
-    const out: JobState[] = [];
-    for (const r of rows) {
-      const outcome = this.#failOne(
-        {
-          jobId: r.id as string,
-          lease: r.lease_token as string,
-          attempt: Number(r.attempts),
-          workerId: r.worker_id as string,
-          error: { code, message },
-          retryable: true,
-        },
-        now,
-        feed,
-      );
-      if (outcome.ok) out.push(outcome.job);
-    }
-    return out;
   }
 
   async setProgress(items: (LeaseId & { progress: number })[], now: number): Promise<void> {
@@ -385,7 +311,7 @@ export class SqliteStore implements Store {
       const error: JobError = { code: "CANCELLED", message: "The job was cancelled" };
       const updated = toJob(this.#s.cancelOne.get(JSON.stringify(error), now, now, id)!);
       if (job.status === "running")
-        this.#insertAttempt(toJobState(row), job.attempts, "cancelled", now, null, null, error);
+        insertAttempt(this.#s, toJobState(row), job.attempts, "cancelled", now, null, null, error);
       this.#append([change("cancel", job.status, "cancelled", updated, now, "CANCELLED")]);
       return { ok: true, job: updated };
     });
