@@ -45,6 +45,7 @@ export const eventRoutes =
     app.route({
       method: "GET",
       url: "/events",
+      config: { access: { resource: "event", verb: "read" } },
       schema: {
         operationId: "streamEvents",
         tags: ["jobs"],

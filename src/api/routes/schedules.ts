@@ -94,6 +94,7 @@ export const scheduleRoutes =
     app.post(
       "/schedules",
       {
+        config: { access: { resource: "schedule", verb: "create" } },
         schema: {
           operationId: "createSchedule",
           tags,
@@ -111,6 +112,7 @@ export const scheduleRoutes =
     app.get(
       "/schedules",
       {
+        config: { access: { resource: "schedule", verb: "read" } },
         schema: {
           operationId: "listSchedules",
           tags,
@@ -137,6 +139,7 @@ export const scheduleRoutes =
     app.get(
       "/schedules/:id",
       {
+        config: { access: { resource: "schedule", verb: "read" } },
         schema: {
           operationId: "getSchedule",
           tags,
@@ -151,6 +154,7 @@ export const scheduleRoutes =
     app.patch(
       "/schedules/:id",
       {
+        config: { access: { resource: "schedule", verb: "update" } },
         schema: {
           operationId: "updateSchedule",
           tags,
@@ -166,6 +170,7 @@ export const scheduleRoutes =
     app.delete(
       "/schedules/:id",
       {
+        config: { access: { resource: "schedule", verb: "delete" } },
         schema: {
           operationId: "deleteSchedule",
           tags,
@@ -184,6 +189,7 @@ export const scheduleRoutes =
       app.post(
         `/schedules/:id/${verb}`,
         {
+          config: { access: { resource: "schedule", verb: "act" } },
           schema: {
             operationId: `${verb}Schedule`,
             tags,
@@ -204,6 +210,7 @@ export const scheduleRoutes =
     app.post(
       "/schedules/:id/trigger",
       {
+        config: { access: { resource: "schedule", verb: "act" } },
         schema: {
           operationId: "triggerSchedule",
           tags,
@@ -219,6 +226,7 @@ export const scheduleRoutes =
     app.get(
       "/schedules/:id/runs",
       {
+        config: { access: { resource: "schedule", verb: "read" } },
         schema: {
           operationId: "listScheduleRuns",
           tags,

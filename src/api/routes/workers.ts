@@ -83,6 +83,7 @@ export const workerRoutes =
     app.get(
       "/workers",
       {
+        config: { access: { resource: "worker", verb: "read" } },
         schema: {
           operationId: "listWorkers",
           tags: ["workers"],
@@ -96,6 +97,7 @@ export const workerRoutes =
     app.post(
       "/workers/:id/drain",
       {
+        config: { access: { resource: "worker", verb: "act" } },
         schema: {
           operationId: "drainWorker",
           tags: ["workers"],
@@ -115,6 +117,7 @@ export const workerRoutes =
     app.post(
       "/workers/register",
       {
+        config: { access: { resource: "workerProtocol", verb: "act" } },
         schema: {
           operationId: "registerWorker",
           tags: ["worker protocol"],
@@ -151,7 +154,8 @@ export const workerRoutes =
       },
       async (request) => {
         const b = request.body;
-        const record = await workers.register({
+        const record = await workers.register(
+          {
           id: b.id,
           labels: b.labels ?? {},
           capacity: b.capacity,
@@ -160,7 +164,9 @@ export const workerRoutes =
           version: b.version ?? null,
           running: b.running ?? 0,
           instance: b.instance ?? null,
-        });
+          },
+          request.principal,
+        );
         return {
           worker: workerView(workers.view(record)),
           heartbeatMs: workers.heartbeatMs,
@@ -173,6 +179,7 @@ export const workerRoutes =
     app.post(
       "/workers/:id/poll",
       {
+        config: { access: { resource: "workerProtocol", verb: "act" } },
         schema: {
           operationId: "pollForJobs",
           tags: ["worker protocol"],
@@ -201,12 +208,12 @@ export const workerRoutes =
           running: request.body.running ?? 0,
           waitMs: request.body.waitMs ?? 25_000,
           signal: abort.signal,
-        });
+        }, request.principal);
         if (abort.signal.aborted && jobs.length > 0) {
           // The worker hung up while we claimed for it: give the jobs back at once.
           await workers.report(request.params.id, {
             released: jobs.map((j) => ({ jobId: j.id, lease: j.lease, attempt: j.attempt })),
-          });
+          }, request.principal);
           return reply.send({ jobs: [], drain });
         }
         return { jobs: jobs.map(claimView), drain };
@@ -216,6 +223,7 @@ export const workerRoutes =
     app.post(
       "/workers/:id/heartbeat",
       {
+        config: { access: { resource: "workerProtocol", verb: "act" } },
         schema: {
           operationId: "sendHeartbeat",
           tags: ["worker protocol"],
@@ -239,12 +247,14 @@ export const workerRoutes =
           request.params.id,
           request.body.leases,
           request.body.running ?? request.body.leases.length,
+          request.principal,
         ),
     );
 
     app.post(
       "/workers/:id/reports",
       {
+        config: { access: { resource: "workerProtocol", verb: "act" } },
         schema: {
           operationId: "sendReports",
           tags: ["worker protocol"],
@@ -312,7 +322,7 @@ export const workerRoutes =
           completed: b.completed?.map((c) => ({ ...c, result: c.result ?? null })),
           failed: b.failed?.map((f) => ({ ...f, retryable: f.retryable ?? true })),
           released: b.released,
-        });
+        }, request.principal);
       },
     );
   };
