@@ -1,7 +1,9 @@
 /** /api/v1/schedules: cron schedules as a resource and their runs (seed 002's execution history). */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { type Schedule, ScheduleInputSchema, SchedulePatchSchema } from "../../scheduler/schedule.ts";
+import { ScheduleAccess } from "../../scheduler/schedule-access.ts";
 import type { ScheduleService } from "../../scheduler/schedule-service.ts";
 import type { ScheduleRun } from "../../scheduler/schedule-store.ts";
 import { errors, IdParams, JobErrorSchema } from "../schemas.ts";
@@ -89,6 +91,7 @@ export const scheduleRoutes =
   (schedules: ScheduleService): FastifyPluginAsyncTypebox =>
   async (app) => {
     const view = (s: Schedule) => scheduleView(s, schedules.nextRuns(s));
+    const own = (request: FastifyRequest) => new ScheduleAccess(schedules, request.principal);
     const tags = ["schedules"];
 
     app.post(
@@ -106,7 +109,7 @@ export const scheduleRoutes =
       async (request, reply) =>
         reply
           .status(201)
-          .send({ schedule: view(await schedules.create(request.body, request.principal.id)) }),
+          .send({ schedule: view(await own(request).create(request.body)) }),
     );
 
     app.get(
@@ -131,7 +134,7 @@ export const scheduleRoutes =
       },
       async (request) => {
         const limit = request.query.limit ?? 100;
-        const items = await schedules.list(limit, request.query.cursor);
+        const items = await own(request).list(limit, request.query.cursor);
         return { items: items.map(view), nextCursor: items.length === limit ? items.at(-1)!.id : null };
       },
     );
@@ -148,7 +151,7 @@ export const scheduleRoutes =
           response: { 200: One, ...errors(404) },
         },
       },
-      async (request) => ({ schedule: view(await schedules.get(request.params.id)) }),
+      async (request) => ({ schedule: view(await own(request).get(request.params.id)) }),
     );
 
     app.patch(
@@ -164,7 +167,7 @@ export const scheduleRoutes =
           response: { 200: One, ...errors(400, 404, 409, 413, 415) },
         },
       },
-      async (request) => ({ schedule: view(await schedules.update(request.params.id, request.body)) }),
+      async (request) => ({ schedule: view(await own(request).update(request.params.id, request.body)) }),
     );
 
     app.delete(
@@ -180,7 +183,7 @@ export const scheduleRoutes =
         },
       },
       async (request, reply) => {
-        await schedules.delete(request.params.id);
+        await own(request).delete(request.params.id);
         return reply.status(204).send(null);
       },
     );
@@ -202,7 +205,7 @@ export const scheduleRoutes =
           },
         },
         async (request) => ({
-          schedule: view(await schedules.setPaused(request.params.id, verb === "pause")),
+          schedule: view(await own(request).setPaused(request.params.id, verb === "pause")),
         }),
       );
     }
@@ -220,7 +223,7 @@ export const scheduleRoutes =
         },
       },
       async (request, reply) =>
-        reply.status(201).send({ job: jobView(await schedules.trigger(request.params.id)) }),
+        reply.status(201).send({ job: jobView(await own(request).trigger(request.params.id)) }),
     );
 
     app.get(
@@ -247,7 +250,7 @@ export const scheduleRoutes =
       },
       async (request) => {
         const limit = request.query.limit ?? 50;
-        const runs = await schedules.runs(request.params.id, {
+        const runs = await own(request).runs(request.params.id, {
           limit,
           beforeSeq: request.query.cursor === undefined ? undefined : Number(request.query.cursor),
         });
