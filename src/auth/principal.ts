@@ -41,3 +41,15 @@ export function servableQueues(p: Principal, requested: readonly string[] | null
   const allowed = new Set(p.queues);
   return requested.filter((q) => allowed.has(q));
 }
+
+/**
+ * The process itself: the embedded SDK (Bosun.open) and the in-process worker pool act as this, without
+ * credentials, because they run inside the server. Never the result of authenticating a request.
+ */
+export const SYSTEM_PRINCIPAL: Principal = Object.freeze({
+  kind: "user",
+  id: "system",
+  userId: "local",
+  name: "system",
+  role: "admin",
+});
