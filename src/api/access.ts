@@ -61,7 +61,7 @@ export function installAccess(app: FastifyInstance, authenticate: Authenticate):
   });
 
   app.addHook("onRequest", async (request) => {
-    const access = request.routeOptions.config.access ?? "signedIn";
+    const access = request.routeOptions.config?.access ?? "signedIn";
     // Credentials that are sent are checked even on public routes: a bad token is an error, not anonymity.
     const principal = await authenticate(request);
     if (principal) request.principal = principal;

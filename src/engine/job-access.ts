@@ -29,7 +29,7 @@ export class JobAccess {
     // An idempotency key names an existing job of someone else: that job stays invisible.
     for (const o of outcomes)
       if (!o.created && authorize(this.principal, "job", "read", { ownerId: o.job.owner }) !== "allow")
-        throw new BosunError("INVALID_STATE", "The idempotency key is taken");
+        throw new BosunError("IDEMPOTENCY_KEY_TAKEN");
     return outcomes;
   }
 
