@@ -17,6 +17,7 @@ export const ERRORS = {
   SCHEDULE_NOT_FOUND: { status: 404, message: "No schedule has this id" },
   WORKER_NOT_FOUND: { status: 404, message: "No worker has this id" },
   ROUTE_NOT_FOUND: { status: 404, message: "No such route" },
+  USERNAME_TAKEN: { status: 409, message: "A user with this name exists" },
   INVALID_STATE: { status: 409, message: "The resource's state does not allow this" },
   INVALID_TRANSITION: { status: 409, message: "The job lifecycle has no such transition" },
   EVENTS_EXPIRED: { status: 410, message: "The change feed no longer holds events that old" },
