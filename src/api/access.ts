@@ -10,8 +10,8 @@
  * - `signedIn`: credentials of any role (the caller's own profile, logout).
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
-import type { Principal } from "../auth/principal.ts";
 import { type Resource, scopeOf, type Verb } from "../auth/policy.ts";
+import type { Principal } from "../auth/principal.ts";
 import { BosunError } from "../core/errors.ts";
 import { errors } from "./schemas.ts";
 
@@ -69,7 +69,10 @@ export function installAccess(app: FastifyInstance, authenticate: Authenticate):
     if (!principal) throw new BosunError("UNAUTHORIZED");
     if (access === "signedIn") return;
     if (scopeOf(principal, access.resource, access.verb) === "none")
-      throw new BosunError("FORBIDDEN", `The ${principal.role} role may not ${access.verb} ${access.resource}s`);
+      throw new BosunError(
+        "FORBIDDEN",
+        `The ${principal.role} role may not ${access.verb} ${access.resource}s`,
+      );
   });
   return table;
 }

@@ -13,10 +13,10 @@ import Fastify, {
   type FastifyPluginAsync,
   LogController,
 } from "fastify";
+import { type AccessEntry, type Authenticate, BEARER_SCHEME, installAccess } from "./access.ts";
 import type { ApiContext } from "./context.ts";
 import { installErrorHandler } from "./error-handler.ts";
 import { installJsonParser } from "./json-body.ts";
-import { type AccessEntry, type Authenticate, BEARER_SCHEME, installAccess } from "./access.ts";
 import { chooseWsProtocol, installRequestGuard } from "./request-guard.ts";
 import { installRouteRules } from "./route-rules.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -111,7 +111,6 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     },
   });
 
-
   await app.register(
     async (api) => {
       await api.register(jobRoutes(ctx));
@@ -119,10 +118,8 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
       await api.register(eventRoutes(ctx));
       await api.register(healthRoutes(ctx));
       for (const plugin of opts.extraRoutes ?? []) await api.register(plugin);
-      api.get(
-        "/openapi.json",
-        { schema: { hide: true }, config: { access: "signedIn" } },
-        async () => app.swagger(),
+      api.get("/openapi.json", { schema: { hide: true }, config: { access: "signedIn" } }, async () =>
+        app.swagger(),
       );
     },
     { prefix: "/api/v1" },

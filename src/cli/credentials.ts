@@ -50,7 +50,11 @@ function localAdminPassword(url: string, env: NodeJS.ProcessEnv): string | null 
   }
 }
 
-export function cliCredentials(url: string, env: NodeJS.ProcessEnv, flagToken?: string): Credentials | undefined {
+export function cliCredentials(
+  url: string,
+  env: NodeJS.ProcessEnv,
+  flagToken?: string,
+): Credentials | undefined {
   const fixed = flagToken || env.BOSUN_TOKEN;
   if (fixed) return { token: async () => fixed, renew: async () => null };
   let stored: Stored | undefined = readAll(sessionsFile(env))[url];

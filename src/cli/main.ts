@@ -46,10 +46,7 @@ function baseProgram(ctx: CliContext): Command {
   return new Command("bosun")
     .description("Bosun: a durable, distributed job orchestrator")
     .version(VERSION)
-    .option(
-      "--server <url>",
-      "Bosun server URL (BOSUN_URL, default http://127.0.0.1:8080)",
-    )
+    .option("--server <url>", "Bosun server URL (BOSUN_URL, default http://127.0.0.1:8080)")
     .option("--token <token>", "API key or access token (BOSUN_TOKEN; else the session of `bosun login`)")
     .addOption(
       new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),

@@ -79,11 +79,20 @@ export class Authenticator {
     const state = await this.#state(record.ownerId, null, record.id);
     const k = state.key;
     if (!k || k.revoked || !state.user || state.user.disabled) throw revoked();
-    if (k.expiresAt !== null && k.expiresAt <= now) throw new BosunError("TOKEN_EXPIRED", "The API key expired");
+    if (k.expiresAt !== null && k.expiresAt <= now)
+      throw new BosunError("TOKEN_EXPIRED", "The API key expired");
     const role = effectiveKeyRole(k.role, state.user.role);
     if (role === null) throw revoked();
     this.#touch(record.id, now);
-    return { kind: "apiKey", id: record.id, keyId: record.id, userId: k.ownerId, name: record.name, role, queues: k.queues };
+    return {
+      kind: "apiKey",
+      id: record.id,
+      keyId: record.id,
+      userId: k.ownerId,
+      name: record.name,
+      role,
+      queues: k.queues,
+    };
   }
 
   async #state(userId: string, sessionId: string | null, keyId: string | null): Promise<AuthState> {

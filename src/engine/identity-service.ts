@@ -134,7 +134,7 @@ export class IdentityService {
       rotatedAt: null,
       revokedAt: null,
     });
-    return this.#tokens(user, session.familyId, refresh.token);
+    return this.#tokens(user, session.id, refresh.token);
   }
 
   /** A refresh token works once; presenting a used one revokes its whole family (stolen, or replayed). */
@@ -172,7 +172,7 @@ export class IdentityService {
     if (outcome.kind !== "rotated") throw new BosunError("UNAUTHORIZED");
     const user = await this.store.getUser(outcome.session.userId);
     if (!user || user.disabled) throw new BosunError("UNAUTHORIZED");
-    return this.#tokens(user, outcome.session.familyId, next.token);
+    return this.#tokens(user, outcome.session.id, next.token);
   }
 
   async logout(p: Principal, origin: Origin): Promise<void> {
@@ -180,9 +180,10 @@ export class IdentityService {
       await this.store.revokeSession(p.sessionId, this.#now(), this.audit(p, "auth.logout", origin));
   }
 
-  async #tokens(user: UserRecord, familyId: string, refreshToken: string): Promise<Session> {
+  /** The token names its session row: a revocation of the family reaches every row of it. */
+  async #tokens(user: UserRecord, sessionId: string, refreshToken: string): Promise<Session> {
     const { token, expiresIn } = await issueAccessToken(
-      { principal: asUser(user), credentialsVersion: user.credentialsVersion, sessionId: familyId },
+      { principal: asUser(user), credentialsVersion: user.credentialsVersion, sessionId },
       await this.store.signingSecret(),
       { ttlSec: this.#o.accessTokenTtlSec, now: this.#now() },
     );
@@ -239,7 +240,13 @@ export class IdentityService {
   async updateUser(
     p: Principal,
     id: string,
-    patch: { role?: Role; password?: string; disabled?: boolean; maxRunning?: number | null; maxQueued?: number | null },
+    patch: {
+      role?: Role;
+      password?: string;
+      disabled?: boolean;
+      maxRunning?: number | null;
+      maxQueued?: number | null;
+    },
     origin: Origin,
   ): Promise<UserRecord> {
     const user = await this.getUser(p, id);
@@ -265,14 +272,22 @@ export class IdentityService {
     if (user.id === p.userId) throw new BosunError("INVALID_STATE", "You cannot delete yourself");
     await this.store.deleteUser(
       id,
-      this.audit(p, "user.delete", origin, { targetType: "user", targetId: id, details: { username: user.username } }),
+      this.audit(p, "user.delete", origin, {
+        targetType: "user",
+        targetId: id,
+        details: { username: user.username },
+      }),
     );
   }
 
   // ── API keys ───────────────────────────────────────────────────────────────────────────────────
 
   /** The key itself is returned once and stored only as its hash. */
-  async createKey(p: Principal, input: NewKeyInput, origin: Origin): Promise<{ apiKey: ApiKeyRecord; key: string }> {
+  async createKey(
+    p: Principal,
+    input: NewKeyInput,
+    origin: Origin,
+  ): Promise<{ apiKey: ApiKeyRecord; key: string }> {
     throwUnlessAllowed(authorize(p, "apiKey", "create"), "API_KEY_NOT_FOUND");
     const role = input.role ?? p.role;
     if (!canGrant(p.role, role))
@@ -318,7 +333,11 @@ export class IdentityService {
     const revoked = await this.store.revokeApiKey(
       id,
       this.#now(),
-      this.audit(p, "apiKey.revoke", origin, { targetType: "apiKey", targetId: id, details: { name: key.name } }),
+      this.audit(p, "apiKey.revoke", origin, {
+        targetType: "apiKey",
+        targetId: id,
+        details: { name: key.name },
+      }),
     );
     if (!revoked) throw new BosunError("API_KEY_NOT_FOUND");
     return revoked;

@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { buildApp } from "../api/app.ts";
 import type { AccessEntry } from "../api/access.ts";
+import { buildApp } from "../api/app.ts";
 import { bearerOf } from "../api/request-guard.ts";
 import { alertRoutes } from "../api/routes/alerts.ts";
 import { apiKeyRoutes } from "../api/routes/api-keys.ts";

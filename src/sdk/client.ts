@@ -29,6 +29,16 @@ import type {
 
 export { BosunApiError, BosunUnreachableError, BosunWaitTimeoutError } from "./errors.ts";
 export type * from "./types.ts";
+export {
+  type ApiKeyInfo,
+  type ApiPrincipal,
+  type ApiRole,
+  type ApiSession,
+  type ApiUser,
+  IdentityClient,
+  logIn,
+  refreshSession,
+} from "./identity.ts";
 
 export interface ClientOptions {
   /** Any server node, e.g. http://127.0.0.1:8080 (http:// is assumed when the scheme is left out). */
@@ -91,7 +101,8 @@ export class BosunClient {
       throw new TypeError(`Invalid Bosun server URL "${opts.url}": use http://host:port`);
     this.url = url.replace(/\/+$/, "");
     const token = opts.token || null;
-    this.#credentials = opts.credentials ?? (token ? { token: async () => token, renew: async () => null } : null);
+    this.#credentials =
+      opts.credentials ?? (token ? { token: async () => token, renew: async () => null } : null);
     this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
     this.#timeoutMs = opts.requestTimeoutMs ?? 30_000;
   }

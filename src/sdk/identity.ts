@@ -91,7 +91,13 @@ export class IdentityClient {
 
   async updateUser(
     userId: string,
-    patch: { role?: ApiRole; password?: string; disabled?: boolean; maxRunning?: number | null; maxQueued?: number | null },
+    patch: {
+      role?: ApiRole;
+      password?: string;
+      disabled?: boolean;
+      maxRunning?: number | null;
+      maxQueued?: number | null;
+    },
   ): Promise<ApiUser> {
     return (await this.#c.request<{ user: ApiUser }>("PATCH", `/api/v1/users/${id(userId)}`, patch)).user;
   }

@@ -6,8 +6,8 @@
  */
 import type { Logger } from "pino";
 import type { Claim } from "../core/job.ts";
-import type { Credentials } from "../sdk/client.ts";
 import { sleep } from "../core/sleep.ts";
+import type { Credentials } from "../sdk/client.ts";
 import type { CompleteInput, FailInput, LeaseId, LeaseRef, LogChunk } from "../store/store.ts";
 import type { PollArgs, WorkerIdentity, WorkerTransport } from "./transport.ts";
 

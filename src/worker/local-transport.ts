@@ -42,15 +42,18 @@ export class LocalTransport implements WorkerTransport {
 
   async register(identity: WorkerIdentity): Promise<{ heartbeatMs: number }> {
     this.#identity = identity;
-    await this.#workers.register({
-      id: identity.workerId,
-      labels: identity.labels,
-      capacity: identity.capacity,
-      types: identity.types,
-      queues: identity.queues,
-      version: null,
-      instance: identity.instance ?? null,
-    }, SYSTEM_PRINCIPAL);
+    await this.#workers.register(
+      {
+        id: identity.workerId,
+        labels: identity.labels,
+        capacity: identity.capacity,
+        types: identity.types,
+        queues: identity.queues,
+        version: null,
+        instance: identity.instance ?? null,
+      },
+      SYSTEM_PRINCIPAL,
+    );
     return { heartbeatMs: this.#workers.heartbeatMs };
   }
 

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { adminToken, forgetToken, TEST_ADMIN_PASSWORD } from "./auth.ts";
 import { waitUntil } from "./wait.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -27,7 +28,7 @@ export async function startBosun(
   const readyLine = opts.readyLine ?? "Bosun is up";
   const proc = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: { ...process.env, BOSUN_LOG_LEVEL: "info", ...opts.env },
+    env: { ...process.env, BOSUN_LOG_LEVEL: "info", BOSUN_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
@@ -70,13 +71,37 @@ export async function startBosun(
   };
 }
 
-/** JSON over real HTTP. */
+/**
+ * JSON over real HTTP, as the server's admin unless `headers` carry their own Authorization (NO_AUTH:
+ * none at all).
+ */
 export async function api<T = Record<string, unknown>>(
   base: string,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; text: string }> {
+  const send = async (fresh: boolean) => {
+    const h = { ...headers };
+    if (h.authorization === undefined) {
+      if (fresh) forgetToken(base);
+      h.authorization = `Bearer ${await adminToken(base)}`;
+    } else if (h.authorization === "") delete h.authorization;
+    return request<T>(base, method, path, body, h);
+  };
+  const first = await send(false);
+  // A token of a server that was replaced on the same port: log in again, once.
+  if (first.status === 401 && headers.authorization === undefined) return send(true);
+  return first;
+}
+
+async function request<T>(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
 ): Promise<{ status: number; body: T; text: string }> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { api } from "../helpers/bosun-process.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
+import { authedFetch } from "../helpers/auth.ts";
 
 type Job = { id: string; status: string; attempts: number };
 
@@ -103,7 +104,7 @@ describe("REST API", () => {
       payload: { command: "for i in 1 2 3; do echo line-$i; sleep 0.2; done" },
     });
     const started = Date.now();
-    const res = await fetch(`${s.url}/api/v1/jobs/${job.id}/logs?follow=true`);
+    const res = await authedFetch(`${s.url}/api/v1/jobs/${job.id}/logs?follow=true`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
     const text = await res.text();
@@ -132,7 +133,7 @@ describe("REST API", () => {
     );
     assert.equal(light.body.counts, undefined);
     assert.equal(light.body.throughput.finishedTotal, m.body.throughput.finishedTotal);
-    const prom = await fetch(`${s.url}/metrics`);
+    const prom = await authedFetch(`${s.url}/metrics`);
     const text = await prom.text();
     assert.match(text, /bosun_jobs\{status="completed",queue="paging"\} 5/);
     assert.match(text, new RegExp(`bosun_jobs_finished_total ${m.body.throughput.finishedTotal}\\b`));

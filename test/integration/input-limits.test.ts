@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { api } from "../helpers/bosun-process.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { freshSchema } from "../helpers/pg.ts";
+import { authedFetch } from "../helpers/auth.ts";
 
 type Job = { id: string; status: string; tags: string[] };
 type ErrorBody = { error: { code: string; message: string } };
@@ -28,7 +29,7 @@ async function raw(
   body: string,
   contentType = "application/json",
 ) {
-  const res = await fetch(`${url}${path}`, { method, headers: { "content-type": contentType }, body });
+  const res = await authedFetch(`${url}${path}`, { method, headers: { "content-type": contentType }, body });
   const text = await res.text();
   return { status: res.status, text, body: text ? JSON.parse(text) : undefined };
 }

@@ -6,6 +6,7 @@ import { api } from "../helpers/bosun-process.ts";
 import { httpTarget } from "../helpers/http-target.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
+import { authedFetch } from "../helpers/auth.ts";
 
 type Run = {
   jobId: string;
@@ -69,7 +70,7 @@ describe("schedules", () => {
       }>(s.url, "GET", "/api/v1/metrics");
       assert.ok(m.body.extra.scheduleDriftMs.enqueue.count >= 9);
       assert.ok(m.body.extra.scheduleDriftMs.start.p99 <= 50);
-      const prom = await (await fetch(`${s.url}/metrics`)).text();
+      const prom = await (await authedFetch(`${s.url}/metrics`)).text();
       assert.match(prom, /bosun_metric\{name="scheduleDriftMs_enqueue_p99"\}/);
     } finally {
       await target.close();

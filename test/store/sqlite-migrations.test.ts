@@ -47,7 +47,7 @@ it("upgrades a database made before migration 004: held fires and the schedule i
     before.close();
 
     const db = openDatabase({ file, durability: "normal" });
-    assert.deepEqual(migrate(db), [4, 5, 6, 7, 8]);
+    assert.deepEqual(migrate(db), [4, 5, 6, 7, 8, 9, 10]);
     assert.deepEqual(migrate(db), []);
     const indexes = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (?, ?, ?, ?) ORDER BY name")
@@ -109,20 +109,26 @@ it("upgrades a file from before migration 006: a registered worker has no instan
     const { db } = openAsReleased(dir.path, 5);
     db.prepare(`INSERT INTO workers (id, labels, capacity, running, types, queues, version, registered_at,
       last_seen_at) VALUES ('w1', '{}', 1, 0, '["sleep"]', NULL, '0.1.0', ?, ?)`).run(T0, T0);
-    assert.deepEqual(migrate(db), [6, 7, 8]);
+    assert.deepEqual(migrate(db), [6, 7, 8, 9, 10]);
     const cluster = new SqliteClusterStore(db);
     assert.equal((await cluster.getWorker("w1"))?.instance, null);
-    const { worker, previousInstance } = await cluster.upsertWorker({
-      id: "w1",
-      labels: {},
-      capacity: 1,
-      running: 0,
-      types: ["sleep"],
-      queues: null,
-      version: "0.2.0",
-      instance: "new-process",
-      lastSeenAt: T0 + 1,
-    });
+    const upserted = await cluster.upsertWorker(
+      {
+        id: "w1",
+        labels: {},
+        capacity: 1,
+        running: 0,
+        types: ["sleep"],
+        queues: null,
+        version: "0.2.0",
+        instance: "new-process",
+        principal: "key-1",
+        lastSeenAt: T0 + 1,
+      },
+      T0,
+    );
+    assert.ok("worker" in upserted);
+    const { worker, previousInstance } = upserted;
     assert.equal(previousInstance, null);
     assert.equal(worker.instance, "new-process");
     assert.equal(worker.registeredAt, T0);
@@ -142,7 +148,7 @@ it("upgrades a file from before migration 008: the alert cursor starts at the fe
       T0,
       JSON.stringify(["j1", "j2", "j3"].map(failure)),
     );
-    assert.deepEqual(migrate(db), [8]);
+    assert.deepEqual(migrate(db), [8, 9, 10]);
     // Failures from before the upgrade are history: no alert is raised for them.
     assert.equal(await new SqliteScheduleStore(db).alertCursor(), 65536 + 2);
     db.close();

@@ -23,9 +23,12 @@ export const apiKeyRoutes =
               role: Type.Optional(RoleSchema),
               expiresAt: Type.Optional(Type.Union([Type.Null(), Type.String({ format: "date-time" })])),
               queues: Type.Optional(
-                Type.Union([Type.Null(), Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })], {
-                  description: "Worker keys: the only queues their workers are given jobs from",
-                }),
+                Type.Union(
+                  [Type.Null(), Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })],
+                  {
+                    description: "Worker keys: the only queues their workers are given jobs from",
+                  },
+                ),
               ),
             },
             { additionalProperties: false },
@@ -75,7 +78,9 @@ export const apiKeyRoutes =
         },
       },
       async (request) => ({
-        apiKey: apiKeyView(await identity.revokeKey(request.principal, request.params.id, { ip: request.ip })),
+        apiKey: apiKeyView(
+          await identity.revokeKey(request.principal, request.params.id, { ip: request.ip }),
+        ),
       }),
     );
   };

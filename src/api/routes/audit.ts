@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { IdentityService } from "../../engine/identity-service.ts";
-import { auditView, AuditOut } from "./identity-views.ts";
+import { AuditOut, auditView } from "./identity-views.ts";
 
 const Cursor = Type.String({ pattern: "^[0-9]{1,15}$", description: "nextCursor of the previous page" });
 
@@ -19,13 +19,18 @@ export const auditRoutes =
           summary: "The audit log, newest first (keyset pagination)",
           querystring: Type.Object({
             actor: Type.Optional(Type.String({ maxLength: 200, description: "Principal id (user or key)" })),
-            action: Type.Optional(Type.String({ maxLength: 100, description: "e.g. auth.login, job.cancel" })),
+            action: Type.Optional(
+              Type.String({ maxLength: 100, description: "e.g. auth.login, job.cancel" }),
+            ),
             since: Type.Optional(Type.String({ format: "date-time" })),
             cursor: Type.Optional(Cursor),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
           }),
           response: {
-            200: Type.Object({ items: Type.Array(AuditOut), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+            200: Type.Object({
+              items: Type.Array(AuditOut),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+            }),
           },
         },
       },

@@ -30,7 +30,10 @@ export const authRoutes =
           description:
             "Ten wrong passwords in a row lock the account for a while: 429 ACCOUNT_LOCKED with Retry-After.",
           body: Type.Object(
-            { username: Type.String({ minLength: 1, maxLength: 200 }), password: Type.String({ maxLength: 4096 }) },
+            {
+              username: Type.String({ minLength: 1, maxLength: 200 }),
+              password: Type.String({ maxLength: 4096 }),
+            },
             { additionalProperties: false },
           ),
           response: { 200: SessionOut, ...errors(401, 429) },
@@ -82,7 +85,7 @@ export const authRoutes =
       },
       async (request, reply) => {
         await identity.logout(request.principal, { ip: request.ip });
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       },
     );
 

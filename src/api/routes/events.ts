@@ -4,12 +4,13 @@
  * feed, so jobs submitted to and run by other nodes show up too. What a stream holds and how it ends is in
  * events/event-stream.ts; the two transports are events/sse-sink.ts and events/ws-sink.ts.
  */
-import { listFilter } from "../../auth/policy.ts";
-import type { Principal } from "../../auth/principal.ts";
-import { JobAccess } from "../../engine/job-access.ts";
+
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { listFilter } from "../../auth/policy.ts";
+import type { Principal } from "../../auth/principal.ts";
 import { BosunError } from "../../core/errors.ts";
+import { JobAccess } from "../../engine/job-access.ts";
 import type { ApiContext } from "../context.ts";
 import { EventStream, HEARTBEAT_MS, MAX_BUFFERED } from "../events/event-stream.ts";
 import {

@@ -5,7 +5,16 @@ import type { ApiKeyRecord, AuditRecord, UserRecord } from "../../store/identity
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const Time = Type.Union([Type.Null(), Type.String({ format: "date-time" })]);
-export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+export const RoleSchema = Type.Union(
+  [
+    Type.Literal("admin"),
+    Type.Literal("operator"),
+    Type.Literal("member"),
+    Type.Literal("viewer"),
+    Type.Literal("worker"),
+  ],
+  { description: ROLES.join(", ") },
+);
 
 export const UserOut = Type.Object({
   id: Type.String(),

@@ -107,9 +107,7 @@ export const scheduleRoutes =
         },
       },
       async (request, reply) =>
-        reply
-          .status(201)
-          .send({ schedule: view(await own(request).create(request.body)) }),
+        reply.status(201).send({ schedule: view(await own(request).create(request.body)) }),
     );
 
     app.get(

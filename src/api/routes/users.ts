@@ -21,14 +21,17 @@ export const userRoutes =
           operationId: "createUser",
           tags,
           summary: "Add a user",
-          body: Type.Object({ username: Username, password: Password, role: RoleSchema }, { additionalProperties: false }),
+          body: Type.Object(
+            { username: Username, password: Password, role: RoleSchema },
+            { additionalProperties: false },
+          ),
           response: { 201: Type.Object({ user: UserOut }), ...errors(409) },
         },
       },
       async (request, reply) =>
-        reply
-          .status(201)
-          .send({ user: userView(await identity.createUser(request.principal, request.body, { ip: request.ip })) }),
+        reply.status(201).send({
+          user: userView(await identity.createUser(request.principal, request.body, { ip: request.ip })),
+        }),
     );
 
     app.get(
@@ -44,7 +47,10 @@ export const userRoutes =
             cursor: Type.Optional(Type.String({ maxLength: 100 })),
           }),
           response: {
-            200: Type.Object({ items: Type.Array(UserOut), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+            200: Type.Object({
+              items: Type.Array(UserOut),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+            }),
           },
         },
       },
@@ -116,7 +122,7 @@ export const userRoutes =
       },
       async (request, reply) => {
         await identity.deleteUser(request.principal, request.params.id, { ip: request.ip });
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       },
     );
   };

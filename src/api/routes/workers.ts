@@ -156,14 +156,14 @@ export const workerRoutes =
         const b = request.body;
         const record = await workers.register(
           {
-          id: b.id,
-          labels: b.labels ?? {},
-          capacity: b.capacity,
-          types: b.types,
-          queues: b.queues ?? null,
-          version: b.version ?? null,
-          running: b.running ?? 0,
-          instance: b.instance ?? null,
+            id: b.id,
+            labels: b.labels ?? {},
+            capacity: b.capacity,
+            types: b.types,
+            queues: b.queues ?? null,
+            version: b.version ?? null,
+            running: b.running ?? 0,
+            instance: b.instance ?? null,
           },
           request.principal,
         );
@@ -203,17 +203,25 @@ export const workerRoutes =
       async (request, reply) => {
         const abort = new AbortController();
         reply.raw.on("close", () => abort.abort());
-        const { jobs, drain } = await workers.poll(request.params.id, {
-          slots: request.body.slots,
-          running: request.body.running ?? 0,
-          waitMs: request.body.waitMs ?? 25_000,
-          signal: abort.signal,
-        }, request.principal);
+        const { jobs, drain } = await workers.poll(
+          request.params.id,
+          {
+            slots: request.body.slots,
+            running: request.body.running ?? 0,
+            waitMs: request.body.waitMs ?? 25_000,
+            signal: abort.signal,
+          },
+          request.principal,
+        );
         if (abort.signal.aborted && jobs.length > 0) {
           // The worker hung up while we claimed for it: give the jobs back at once.
-          await workers.report(request.params.id, {
-            released: jobs.map((j) => ({ jobId: j.id, lease: j.lease, attempt: j.attempt })),
-          }, request.principal);
+          await workers.report(
+            request.params.id,
+            {
+              released: jobs.map((j) => ({ jobId: j.id, lease: j.lease, attempt: j.attempt })),
+            },
+            request.principal,
+          );
           return reply.send({ jobs: [], drain });
         }
         return { jobs: jobs.map(claimView), drain };
@@ -316,13 +324,17 @@ export const workerRoutes =
       },
       async (request) => {
         const b = request.body;
-        return workers.report(request.params.id, {
-          logs: b.logs,
-          progress: b.progress,
-          completed: b.completed?.map((c) => ({ ...c, result: c.result ?? null })),
-          failed: b.failed?.map((f) => ({ ...f, retryable: f.retryable ?? true })),
-          released: b.released,
-        }, request.principal);
+        return workers.report(
+          request.params.id,
+          {
+            logs: b.logs,
+            progress: b.progress,
+            completed: b.completed?.map((c) => ({ ...c, result: c.result ?? null })),
+            failed: b.failed?.map((f) => ({ ...f, retryable: f.retryable ?? true })),
+            released: b.released,
+          },
+          request.principal,
+        );
       },
     );
   };

@@ -17,7 +17,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option("-u, --username <name>", "username", "admin")
     .option("--password-stdin", "read the password from standard input (else BOSUN_PASSWORD, else a prompt)")
     .action(async (f: { username: string; passwordStdin?: boolean }, cmd: Command) => {
-      const password = await readSecret(ctx, "Password: ", { stdin: f.passwordStdin, envName: "BOSUN_PASSWORD" });
+      const password = await readSecret(ctx, "Password: ", {
+        stdin: f.passwordStdin,
+        envName: "BOSUN_PASSWORD",
+      });
       const url = ctx.serverUrl(cmd);
       const s = await logIn(url, f.username, password);
       saveSession(ctx.env, url, s);
@@ -29,7 +32,9 @@ export function register(program: Command, ctx: CliContext): void {
     .description("end the stored session for this server")
     .action(async (_f, cmd: Command) => {
       const url = ctx.serverUrl(cmd);
-      await identity(cmd).logout().catch(() => undefined);
+      await identity(cmd)
+        .logout()
+        .catch(() => undefined);
       saveSession(ctx.env, url, null);
       emit(ctx, cmd, {}, () => `logged out of ${url}\n`);
     });
@@ -50,7 +55,10 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--role <role>", ROLES)
     .option("--password-stdin", "read the password from standard input (else BOSUN_PASSWORD, else a prompt)")
     .action(async (username: string, f: { role: string; passwordStdin?: boolean }, cmd: Command) => {
-      const password = await readSecret(ctx, "Password: ", { stdin: f.passwordStdin, envName: "BOSUN_PASSWORD" });
+      const password = await readSecret(ctx, "Password: ", {
+        stdin: f.passwordStdin,
+        envName: "BOSUN_PASSWORD",
+      });
       const user = await identity(cmd).createUser({ username, password, role: f.role as never });
       emit(ctx, cmd, { user }, () => `${user.id} ${user.username} ${user.role}\n`);
     });
@@ -85,7 +93,12 @@ export function register(program: Command, ctx: CliContext): void {
         if (f.disable || f.enable) patch.disabled = f.disable === true;
         if (f.passwordStdin) patch.password = await readSecret(ctx, "", { stdin: true });
         const user = await identity(cmd).updateUser(userId, patch);
-        emit(ctx, cmd, { user }, () => `${user.id} ${user.username} ${user.role}${user.disabled ? " disabled" : ""}\n`);
+        emit(
+          ctx,
+          cmd,
+          { user },
+          () => `${user.id} ${user.username} ${user.role}${user.disabled ? " disabled" : ""}\n`,
+        );
       },
     );
   users
@@ -110,7 +123,14 @@ export function register(program: Command, ctx: CliContext): void {
         name,
         ...(f.role ? { role: f.role as never } : {}),
         ...(f.expires ? { expiresAt: new Date(f.expires).toISOString() } : {}),
-        ...(f.queues ? { queues: f.queues.split(",").map((q) => q.trim()).filter(Boolean) } : {}),
+        ...(f.queues
+          ? {
+              queues: f.queues
+                .split(",")
+                .map((q) => q.trim())
+                .filter(Boolean),
+            }
+          : {}),
       });
       emit(ctx, cmd, out, () => `${out.key}\n(id ${out.apiKey.id}, role ${out.apiKey.role}; shown once)\n`);
     });

@@ -4,7 +4,7 @@
  * HTTP to the server, and waits for the server when it is not up yet. SIGTERM/SIGINT stop it gracefully.
  * Its environment (BOSUN_URL, BOSUN_TOKEN, what jobs inherit) is read by config, like the server's.
  */
-import { cliCredentials } from "../credentials.ts";
+
 import { randomBytes, randomUUID } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -19,6 +19,7 @@ import { VERSION } from "../../runtime/version.ts";
 import { HttpTransport } from "../../worker/http-transport.ts";
 import { WorkerLoop } from "../../worker/worker-loop.ts";
 import type { CliContext } from "../context.ts";
+import { cliCredentials } from "../credentials.ts";
 import { parseLabels } from "./start.ts";
 
 interface WorkerFlags {
