@@ -217,7 +217,6 @@ export const CONFIG_FLAGS: Partial<Record<keyof Config, string>> = {
   jobEnvAllow: "--job-env-allow",
   adminPassword: "--admin-password",
   allowedHosts: "--allowed-hosts",
-  token: "--token",
 };
 
 /** The JSON object of a config file, or an error that names the file and what is wrong with it. */

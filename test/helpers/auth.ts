@@ -8,6 +8,14 @@ export const TEST_ADMIN_PASSWORD = "test-admin-password";
 export const NO_AUTH = { authorization: "" };
 
 const tokens = new Map<string, Promise<string>>();
+/** Servers the helpers started (in-process or as processes): the ones helpers log in to by themselves. */
+const servers = new Set<string>();
+
+export function registerServer(url: string): void {
+  servers.add(new URL(url).origin);
+}
+
+export const isTestServer = (url: string): boolean => servers.has(new URL(url.split(",")[0]!).origin);
 const workerKeys = new Map<string, Promise<string>>();
 
 async function login(base: string): Promise<string> {

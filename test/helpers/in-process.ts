@@ -8,7 +8,7 @@ import { builtinExecutors } from "../../src/executors/registry.ts";
 import { BosunServer } from "../../src/runtime/server.ts";
 import { HttpTransport } from "../../src/worker/http-transport.ts";
 import { WorkerLoop } from "../../src/worker/worker-loop.ts";
-import { adminToken, forgetToken, TEST_ADMIN_PASSWORD, workerKey } from "./auth.ts";
+import { adminToken, forgetToken, registerServer, TEST_ADMIN_PASSWORD, workerKey } from "./auth.ts";
 import { tempDir } from "./wait.ts";
 
 export const quietLogger = () => pino({ level: process.env.BOSUN_TEST_VERBOSE ? "debug" : "silent" });
@@ -27,6 +27,7 @@ export async function startServer(flags: Partial<Record<keyof Config, unknown>> 
     },
   });
   const server = await BosunServer.start({ config, logger: quietLogger() });
+  registerServer(server.url);
   return {
     server,
     url: server.url,
