@@ -10,6 +10,7 @@ import { api } from "../helpers/bosun-process.ts";
 import { type EventMessage, sse, ws } from "../helpers/event-client.ts";
 import { startServer, startWorker } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
+import { adminToken } from "../helpers/auth.ts";
 
 type Job = { id: string; status: string };
 const FAR = 365 * 24 * 3_600_000;
@@ -172,7 +173,7 @@ describe("live events API (SQLite)", () => {
     const client = net.connect(Number(url.port), url.hostname);
     await new Promise((r) => client.once("connect", r));
     client.write(
-      `GET /api/v1/events?queue=slow HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\n\r\n`,
+      `GET /api/v1/events?queue=slow HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\nauthorization: Bearer ${await adminToken(s.url)}\r\n\r\n`,
     );
     // Never read: the kernel's buffers fill, then the server's.
     client.pause();
