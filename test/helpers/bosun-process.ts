@@ -5,7 +5,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { adminToken, forgetToken, isTestServer, registerServer, TEST_ADMIN_PASSWORD } from "./auth.ts";
+import {
+  adminToken,
+  forgetToken,
+  isTestServer,
+  registerServer,
+  TEST_ADMIN_PASSWORD,
+  workerKey,
+} from "./auth.ts";
 import { waitUntil } from "./wait.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -26,9 +33,21 @@ export async function startBosun(
   opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; readyLine?: string } = {},
 ): Promise<BosunProcess> {
   const readyLine = opts.readyLine ?? "Bosun is up";
+  // A worker of a test server gets a worker key of it, as an operator would hand one out.
+  const server = args[0] === "worker" ? args[args.indexOf("--server") + 1] : undefined;
+  const key =
+    server && isTestServer(server) && !args.includes("--token") && opts.env?.BOSUN_WORKER_TOKEN === undefined
+      ? { BOSUN_WORKER_TOKEN: await workerKey(server.split(",")[0]!) }
+      : {};
   const proc = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: { ...process.env, BOSUN_LOG_LEVEL: "info", BOSUN_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...opts.env },
+    env: {
+      ...process.env,
+      BOSUN_LOG_LEVEL: "info",
+      BOSUN_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+      ...key,
+      ...opts.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
