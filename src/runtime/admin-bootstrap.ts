@@ -6,7 +6,7 @@
  * finds the user made.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { hashPassword } from "../auth/passwords.ts";
@@ -25,8 +25,12 @@ export async function bootstrapAdmin(o: {
   password: string | null;
 }): Promise<void> {
   if ((await o.identity.countUsers()) > 0) return;
-  const generated = o.password === null;
-  const password = o.password ?? randomBytes(18).toString("base64url");
+  const file = join(o.dataDir, ADMIN_PASSWORD_FILE);
+  // A data folder that already holds an admin password (a server of this folder on another database)
+  // gives the new admin the same one: the CLI on this machine reads one file.
+  const saved = o.password === null ? readSaved(file) : null;
+  const generated = o.password === null && saved === null;
+  const password = o.password ?? saved ?? randomBytes(18).toString("base64url");
   try {
     await o.identity.createUser(
       {
@@ -55,13 +59,21 @@ export async function bootstrapAdmin(o: {
     if (err instanceof BosunError && err.code === "USERNAME_TAKEN") return;
     throw err;
   }
+  if (saved !== null) o.logger.info({ file }, "first start: admin user created with the saved password");
   if (!generated) return;
   mkdirSync(o.dataDir, { recursive: true });
-  const file = join(o.dataDir, ADMIN_PASSWORD_FILE);
   writeFileSync(file, `${password}\n`, { mode: 0o600 });
   // Printed once, on purpose: the one time a person starting Bosun needs it. Never logged again.
   process.stderr.write(
     `\nBosun made the user "admin" with the password ${password}\n(also in ${file}, readable by you only; the CLI on this machine uses it)\n\n`,
   );
   o.logger.info({ file }, "first start: admin user created");
+}
+
+function readSaved(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8").trim() || null;
+  } catch {
+    return null;
+  }
 }

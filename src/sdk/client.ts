@@ -307,6 +307,12 @@ export class BosunClient {
     return (await this.#json<{ items: ApiScheduleRun[] }>("GET", path)).items;
   }
 
+  /** The token this client sends now (null: none), checked against the server first. */
+  async currentToken(): Promise<string | null> {
+    await this.#json("GET", "/api/v1/me");
+    return (await this.#credentials?.token()) ?? null;
+  }
+
   /** Any API call, for what has no method here (cli/commands and sdk/identity.ts use it). */
   request<T>(method: string, path: string, body?: unknown): Promise<T> {
     return this.#json<T>(method, path, { body });

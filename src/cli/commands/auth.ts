@@ -5,6 +5,7 @@ import type { CliContext } from "../context.ts";
 import { saveSession } from "../credentials.ts";
 import { ago, emit, table } from "../output.ts";
 import { readSecret } from "../secret-input.ts";
+import { UsageError } from "./parse.ts";
 
 const ROLES = "admin, operator, member, viewer, worker";
 
@@ -37,6 +38,15 @@ export function register(program: Command, ctx: CliContext): void {
         .catch(() => undefined);
       saveSession(ctx.env, url, null);
       emit(ctx, cmd, {}, () => `logged out of ${url}\n`);
+    });
+
+  program
+    .command("token")
+    .description('print an access token for scripts: curl -H "authorization: Bearer $(bosun token)"')
+    .action(async (_f, cmd: Command) => {
+      const token = await ctx.client(cmd).currentToken();
+      if (!token) throw new UsageError("no credential: run bosun login, or set BOSUN_TOKEN");
+      ctx.io.out(`${token}\n`);
     });
 
   program
