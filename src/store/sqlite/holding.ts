@@ -35,10 +35,9 @@ export class Holding {
     db: DatabaseSync,
     s: Statements,
     feed: FeedStatements,
-    held: SoftClaims,
-    opts: { softClaimMs?: number; afterCrash: boolean },
+    opts: { held: SoftClaims; softClaimMs?: number; afterCrash: boolean },
   ) {
-    this.held = held;
+    this.held = opts.held;
     this.#db = db;
     this.#s = s;
     this.#feed = feed;

@@ -4,8 +4,8 @@
  * Why: on the embedded backend this process is the only writer, so nobody else needs to see a claim in
  * the file to avoid taking the same job. A short job then costs one row write (queued → completed)
  * instead of two (queued → running → completed). Measured (docs/benchmarks.md): writing every claim at
- * once drains 40% slower, and the cheapest written claim we could build (one bound UPDATE per batch, no
- * RETURNING, a per-row completion, one index fewer) still 25% slower.
+ * once drains 40–45% slower, and the cheapest written claim we could build (one bound UPDATE per batch,
+ * no RETURNING, a per-row completion, one index fewer) still 25–37% slower.
  * A claim is written ("hardened") once it has been held for the window (the job is long enough that
  * its start should be durable and visible to other readers of the file), and before anything that needs
  * it in the file: failure, cancel, progress, lease expiry, a dead worker.
@@ -90,8 +90,8 @@ export class SoftClaims {
   }
 
   /**
-   * The held rows' seqs as a JSON array: the claim query's exclusion list and the rows the `jobs` view
-   * takes from the second arm (cached between changes).
+   * The held rows' seqs as a JSON array: the claim query's exclusion list, and the rows the `jobs` view
+   * leaves out of the file's side (cached between changes).
    */
   seqsJson(): string {
     this.#seqsJson ??= JSON.stringify(Array.from(this.#byId.values(), (c) => c.seq));
@@ -99,21 +99,12 @@ export class SoftClaims {
   }
 
   /**
-   * What the `jobs` view overlays on each held row, as a JSON array of arrays in ROW_FIELDS order
-   * (jobs-view.ts); cached between changes, built only when something reads.
+   * What the `jobs` view overlays on each held row (jobs-view.ts): a JSON array per claim of its
+   * ROW_FIELDS values; cached between changes, built only when something reads.
    */
   rowsJson(): string {
     this.#rowsJson ??= JSON.stringify(
-      Array.from(this.#byId.values(), (c) => [
-        c.seq,
-        c.id,
-        c.attempt,
-        c.workerId,
-        c.startedAt,
-        c.updatedAt,
-        c.leaseUntil,
-        c.lease,
-      ]),
+      Array.from(this.#byId.values(), (c) => ROW_FIELDS.map(([, value]) => value(c))),
     );
     return this.#rowsJson;
   }
@@ -131,17 +122,20 @@ export class SoftClaims {
   }
 }
 
-/** The fields of rowsJson, by position: what a held claim changes in its job's row. */
-export const ROW_FIELDS = [
-  "seq",
-  "id",
-  "attempts",
-  "worker_id",
-  "started_at",
-  "updated_at",
-  "lease_expires_at",
-  "lease_token",
-] as const;
+/**
+ * The columns of a held claim's row in rowsJson, by position: its seq and id (to find the row), then what
+ * the claim changes as claimMany would write it (statements.ts; status and progress are constants there).
+ */
+export const ROW_FIELDS: readonly (readonly [column: string, value: (c: SoftClaim) => string | number])[] = [
+  ["seq", (c) => c.seq],
+  ["id", (c) => c.id],
+  ["attempts", (c) => c.attempt],
+  ["worker_id", (c) => c.workerId],
+  ["started_at", (c) => c.startedAt],
+  ["updated_at", (c) => c.updatedAt],
+  ["lease_expires_at", (c) => c.leaseUntil],
+  ["lease_token", (c) => c.lease],
+];
 
 /** The state a completion wrote, built from what the claim read (the write returns nothing: cheaper). */
 export function completedState(c: SoftClaim, finishedAt: number): JobState {

@@ -91,7 +91,8 @@ export class SqliteStore implements Store {
     }
     this.#db = db;
     this.#feed = prepareFeed(db);
-    this.#holding = new Holding(this.#db, this.#s, this.#feed, this.#held, {
+    this.#holding = new Holding(this.#db, this.#s, this.#feed, {
+      held: this.#held,
       softClaimMs: opts.softClaimMs,
       afterCrash: this.recoveredFromCrash,
     });
