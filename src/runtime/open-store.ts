@@ -48,7 +48,7 @@ export async function openStore(config: Config, nodeId: string): Promise<OpenedS
   return {
     store,
     bus: new LocalEventBus(),
-    schedules: new SqliteScheduleStore(store.db, store.held),
+    schedules: new SqliteScheduleStore(store.db),
     cluster: new SqliteClusterStore(store.db),
     identity: new SqliteIdentityStore(store.db),
   };

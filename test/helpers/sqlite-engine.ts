@@ -25,7 +25,7 @@ export function sqliteEngine(file: string, opts: { clock?: Clock; types?: string
     maxPayloadBytes: 1 << 20,
   });
   for (const t of opts.types ?? []) engine.catalog.add(t);
-  const schedules = new SqliteScheduleStore(store.db, store.held);
+  const schedules = new SqliteScheduleStore(store.db);
   return {
     store,
     engine,

@@ -285,7 +285,7 @@ function scheduleStoreContract(name: string, open: () => Promise<Opened>) {
 scheduleStoreContract("sqlite", async () => {
   const dir = await tempDir();
   const jobs = new SqliteStore({ file: join(dir.path, "bosun.db") });
-  return { jobs, schedules: new SqliteScheduleStore(jobs.db, jobs.held), cleanup: dir.remove };
+  return { jobs, schedules: new SqliteScheduleStore(jobs.db), cleanup: dir.remove };
 });
 
 scheduleStoreContract("postgres", async () => {

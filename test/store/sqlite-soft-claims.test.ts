@@ -1,7 +1,9 @@
 /**
  * Soft claims (src/store/sqlite/soft-claims.ts) seen from outside: what the file holds (read through a
- * second connection, as another reader of the file would) and what the store reports. A real crash of a
- * process holding claims, and why no second store can take them, are in sqlite-lock.test.ts.
+ * second connection, as another reader of the file would), what the store reports, and what SQL on the
+ * store's own connection sees (the `jobs` view, jobs-view.ts). A real crash of a process holding claims,
+ * and why no second store can take them, are in sqlite-lock.test.ts; held-claims-model.test.ts compares
+ * every read with a store that writes its claims.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -185,7 +187,7 @@ describe("SQLite soft claims", () => {
       );
     }));
 
-  // Both read the row itself, not through getJob: they must overlay the held claim too.
+  // Both read the row with statements of their own, not through getJob: the view serves them too.
   it("answers with a held job as running when an enqueue or a retry finds it", () =>
     withStore(60_000, async (s) => {
       await s.store.enqueue([newJob({ queue: "a", idempotencyKey: "k" })], T0);
@@ -196,6 +198,44 @@ describe("SQLite soft claims", () => {
       const r = await s.store.retry(c!.id, T0 + 2);
       assert.ok(!r.ok && r.reason === "invalid_state");
       assert.equal(r.job?.status, "running");
+    }));
+
+  it("shows held claims to any SQL read on the store's connection, and refuses writes to the view", () =>
+    withStore(60_000, async (s) => {
+      const made = await s.store.enqueue(jobs(3, { queue: "a", owner: "ann" }), T0);
+      const [c] = await claimIn(s.store, "a", 1);
+      assert.equal(c!.id, made[0]!.job.id);
+      assert.equal(s.row(c!.id).status, "queued", "the file has no claim yet");
+      // A query as a new feature would write it (running jobs per owner), knowing nothing of held claims.
+      const running = s.store.db
+        .prepare("SELECT owner, COUNT(*) AS n FROM jobs WHERE status = 'running' GROUP BY owner")
+        .all();
+      assert.deepEqual(
+        running.map((r) => [r.owner, r.n]),
+        [["ann", 1]],
+      );
+      const row = s.store.db.prepare("SELECT * FROM jobs WHERE id = ?").get(c!.id)!;
+      assert.deepEqual(pick(row, "status attempts worker_id started_at lease_expires_at lease_token"), [
+        "running",
+        1,
+        "w1",
+        T0,
+        T0 + 1000,
+        c!.lease,
+      ]);
+      // The file's rows are main.jobs; a write that says `jobs` fails before it runs.
+      assert.equal(
+        s.store.db.prepare("SELECT status FROM main.jobs WHERE id = ?").get(c!.id)!.status,
+        "queued",
+      );
+      assert.throws(
+        () => s.store.db.prepare("UPDATE jobs SET status = 'failed' WHERE id = ?"),
+        /cannot modify jobs because it is a view/,
+      );
+      // Once completed, the row is the file's again: nothing overlays it.
+      await s.store.complete([{ ...lease(c!), result: null }], T0 + 5);
+      assert.equal(s.store.db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status = 'running'").get()!.n, 0);
+      assert.equal(s.store.db.prepare("SELECT COUNT(*) AS n FROM jobs").get()!.n, 3);
     }));
 
   // Claims read the ready index from a floor past the held rows (ready-floor.ts). Every path that

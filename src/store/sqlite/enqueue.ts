@@ -1,13 +1,13 @@
 /**
  * Enqueue on SQLite: one INSERT per job inside the caller's transaction, `ON CONFLICT DO NOTHING` for
- * the idempotency key and the schedule fire; a conflict answers with the job that exists (PostgreSQL's
- * twin: postgres/enqueue.ts).
+ * the idempotency key and the schedule fire; a conflict answers with the job that exists, read through
+ * the `jobs` view (a held one is running) (PostgreSQL's twin: postgres/enqueue.ts).
  */
 import type { NewJob } from "../../core/job.ts";
 import { change, type NewFeedEvent } from "../feed.ts";
 import type { EnqueueOutcome } from "../store.ts";
 import { jsonOrNull, toJob } from "./rows.ts";
-import { type SoftClaims, seen } from "./soft-claims.ts";
+import type { SoftClaims } from "./soft-claims.ts";
 import type { Statements } from "./statements.ts";
 
 export function enqueueJobs(
@@ -51,6 +51,6 @@ export function enqueueJobs(
       (j.idempotencyKey !== null ? s.byIdempotencyKey.get(j.idempotencyKey) : undefined) ??
       (j.scheduleId !== null ? s.byFire.get(j.scheduleId, j.scheduledTime) : undefined);
     if (!existing) throw new Error(`enqueue conflict without an existing row for job ${j.id}`);
-    return { job: seen(toJob(existing), held), created: false };
+    return { job: toJob(existing), created: false };
   });
 }

@@ -13,7 +13,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { change } from "../feed.ts";
 import { transaction } from "./database.ts";
 import type { FeedStatements } from "./feed.ts";
-import { type SoftClaim, SoftClaims } from "./soft-claims.ts";
+import type { SoftClaim, SoftClaims } from "./soft-claims.ts";
 import type { Statements } from "./statements.ts";
 
 const DEFAULT_SOFT_CLAIM_MS = 500;
@@ -22,7 +22,7 @@ const HARD_CLAIMS_AFTER_CRASH_MS = 60_000;
 const HARDEN_TICK_MS = 100;
 
 export class Holding {
-  readonly held = new SoftClaims();
+  readonly held: SoftClaims;
   readonly #db: DatabaseSync;
   readonly #s: Statements;
   readonly #feed: FeedStatements;
@@ -35,8 +35,9 @@ export class Holding {
     db: DatabaseSync,
     s: Statements,
     feed: FeedStatements,
-    opts: { softClaimMs?: number; afterCrash: boolean },
+    opts: { held: SoftClaims; softClaimMs?: number; afterCrash: boolean },
   ) {
+    this.held = opts.held;
     this.#db = db;
     this.#s = s;
     this.#feed = feed;

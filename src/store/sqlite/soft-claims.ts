@@ -3,16 +3,19 @@
  *
  * Why: on the embedded backend this process is the only writer, so nobody else needs to see a claim in
  * the file to avoid taking the same job. A short job then costs one row write (queued → completed)
- * instead of two (queued → running → completed) — the claim write was ~40% of SQLite's work per job.
+ * instead of two (queued → running → completed). Measured (docs/benchmarks.md): writing every claim at
+ * once drains 40–45% slower, and the cheapest written claim we could build (one bound UPDATE per batch,
+ * no RETURNING, a per-row completion, one index fewer) still 25–37% slower.
  * A claim is written ("hardened") once it has been held for the window (the job is long enough that
  * its start should be durable and visible to other readers of the file), and before anything that needs
  * it in the file: failure, cancel, progress, lease expiry, a dead worker.
  *
- * What changes: a crash loses soft claims, so their jobs are still `queued` and run again — at the
- * same attempt number rather than the next (at-least-once either way). Readers of this store see soft
- * claims as running: get, list, counts and heartbeats overlay them (see sqlite-store.ts).
+ * What changes: a crash loses soft claims, so their jobs are still `queued` in the file; the change feed
+ * has their claims and the store's recovery turns them into attempts (sqlite-store.ts). Readers never
+ * see the difference: every read on this connection goes through the `jobs` view (jobs-view.ts), which
+ * shows these claims as the running jobs they are, in SQL, so no reader has to know about them.
  */
-import type { Job, JobState } from "../../core/job.ts";
+import type { JobState } from "../../core/job.ts";
 import { ReadyFloor } from "./ready-floor.ts";
 
 export interface SoftClaim {
@@ -44,6 +47,7 @@ export class SoftClaims {
   /** Where claims may start reading the ready index: past the rows held here. */
   readonly floor = new ReadyFloor();
   #seqsJson: string | null = "[]";
+  #rowsJson: string | null = "[]";
 
   get size(): number {
     return this.#byId.size;
@@ -61,11 +65,18 @@ export class SoftClaims {
 
   add(c: SoftClaim): void {
     this.#byId.set(c.id, c);
-    this.#seqsJson = null;
+    this.#changed();
   }
 
   delete(id: string): void {
-    if (this.#byId.delete(id)) this.#seqsJson = null;
+    if (this.#byId.delete(id)) this.#changed();
+  }
+
+  /** A heartbeat of a held claim: its lease runs longer. */
+  renew(c: SoftClaim, leaseUntil: number, now: number): void {
+    c.leaseUntil = leaseUntil;
+    c.updatedAt = now;
+    this.#rowsJson = null;
   }
 
   values(): IterableIterator<SoftClaim> {
@@ -78,18 +89,53 @@ export class SoftClaims {
     return out;
   }
 
-  /** The held rows' seqs as a JSON array, the claim query's exclusion list (cached between changes). */
+  /**
+   * The held rows' seqs as a JSON array: the claim query's exclusion list, and the rows the `jobs` view
+   * leaves out of the file's side (cached between changes).
+   */
   seqsJson(): string {
     this.#seqsJson ??= JSON.stringify(Array.from(this.#byId.values(), (c) => c.seq));
     return this.#seqsJson;
+  }
+
+  /**
+   * What the `jobs` view overlays on each held row (jobs-view.ts): a JSON array per claim of its
+   * ROW_FIELDS values; cached between changes, built only when something reads.
+   */
+  rowsJson(): string {
+    this.#rowsJson ??= JSON.stringify(
+      Array.from(this.#byId.values(), (c) => ROW_FIELDS.map(([, value]) => value(c))),
+    );
+    return this.#rowsJson;
   }
 
   clear(): void {
     this.floor.reset();
     this.#byId.clear();
     this.#seqsJson = "[]";
+    this.#rowsJson = "[]";
+  }
+
+  #changed(): void {
+    this.#seqsJson = null;
+    this.#rowsJson = null;
   }
 }
+
+/**
+ * The columns of a held claim's row in rowsJson, by position: its seq and id (to find the row), then what
+ * the claim changes as claimMany would write it (statements.ts; status and progress are constants there).
+ */
+export const ROW_FIELDS: readonly (readonly [column: string, value: (c: SoftClaim) => string | number])[] = [
+  ["seq", (c) => c.seq],
+  ["id", (c) => c.id],
+  ["attempts", (c) => c.attempt],
+  ["worker_id", (c) => c.workerId],
+  ["started_at", (c) => c.startedAt],
+  ["updated_at", (c) => c.updatedAt],
+  ["lease_expires_at", (c) => c.leaseUntil],
+  ["lease_token", (c) => c.lease],
+];
 
 /** The state a completion wrote, built from what the claim read (the write returns nothing: cheaper). */
 export function completedState(c: SoftClaim, finishedAt: number): JobState {
@@ -109,24 +155,4 @@ export function completedState(c: SoftClaim, finishedAt: number): JobState {
     finishedAt,
     error: null,
   };
-}
-
-/** A row read from the file (still `queued`) as the running job it is. */
-export function asRunning(job: Job, c: SoftClaim): Job {
-  return {
-    ...job,
-    status: "running",
-    attempts: c.attempt,
-    workerId: c.workerId,
-    startedAt: c.startedAt,
-    updatedAt: c.updatedAt,
-    leaseExpiresAt: c.leaseUntil,
-    progress: null,
-  };
-}
-
-/** A job as readers must see it: running if its claim is held. */
-export function seen(job: Job, held: SoftClaims): Job {
-  const c = held.get(job.id);
-  return c ? asRunning(job, c) : job;
 }

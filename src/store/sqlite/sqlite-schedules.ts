@@ -1,7 +1,8 @@
 /**
  * ScheduleStore and AlertStore on the node's SQLite file (the connection SqliteStore opened). Statements
  * are prepared once: the scheduler writes every second, and a statement prepared per call costs more than
- * the write. Per-fire writes of a tick share one transaction.
+ * the write. Per-fire writes of a tick share one transaction. Reads of jobs say `jobs`, the job store's
+ * view with its held claims (jobs-view.ts); writes say `main.jobs`.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { BosunError } from "../../core/errors.ts";
@@ -18,7 +19,6 @@ import { decodeAlert, decodeRun, decodeSchedule, parseJson } from "../records.ts
 import { transaction } from "./database.ts";
 import { type FeedStatements, prepareFeed } from "./feed.ts";
 import { JOB_STATE_COLUMNS, toJobState } from "./rows.ts";
-import type { SoftClaims } from "./soft-claims.ts";
 
 type Row = Record<string, unknown>;
 const toSchedule = (r: Row): Schedule => decodeSchedule(r, parseJson);
@@ -51,12 +51,13 @@ const nameTaken = (err: unknown, s: Schedule) =>
  * A schedule as read: its lastFireTime is the later of the recorded one and the newest fire among its
  * jobs (one step down jobs_schedule_fire). Fires that made a job need no write of their own here — at
  * 10,000 fires a second that write was a tenth of the scheduler's work; only fires that made no job
- * (skipped, held, rejected) are recorded.
+ * (skipped, held, rejected) are recorded. It reads the table: a held claim never changes scheduled_time,
+ * and the view would cost the MAX its single step down the index.
  */
 const SELECT = `SELECT s.id, s.name, s.cron, s.timezone, s.job, s.overlap, s.catch_up, s.catch_up_window_ms,
   s.start_at, s.end_at, s.paused, s.alert, s.owner, s.created_at, s.updated_at,
   (SELECT MAX(t) FROM (SELECT s.last_fire_time AS t UNION ALL
-    SELECT MAX(j.scheduled_time) FROM jobs j WHERE j.schedule_id = s.id)) AS last_fire_time
+    SELECT MAX(j.scheduled_time) FROM main.jobs j WHERE j.schedule_id = s.id)) AS last_fire_time
   FROM schedules s`;
 
 function prepare(db: DatabaseSync) {
@@ -82,13 +83,15 @@ function prepare(db: DatabaseSync) {
     held: p("UPDATE schedules SET held_fires = ? WHERE id = ?"),
     heldOf: p(`SELECT id, held_fires FROM schedules
       WHERE id IN (SELECT value FROM json_each(?)) AND held_fires <> '[]'`),
-    // The status list must match jobs_schedule_active's WHERE for SQLite to use that partial index.
-    activeRuns: p(`SELECT schedule_id, COUNT(*) AS n FROM jobs INDEXED BY jobs_schedule_active
+    // The status list must match jobs_schedule_active's WHERE for SQLite to use that partial index. It
+    // reads the table: a held claim is unfinished in the file (queued) as in the view (running), and
+    // through the view SQLite walked every unfinished job instead of the index.
+    activeRuns: p(`SELECT schedule_id, COUNT(*) AS n FROM main.jobs INDEXED BY jobs_schedule_active
       WHERE schedule_id IN (SELECT value FROM json_each(?))
         AND status IN ('pending', 'scheduled', 'queued', 'running')
       GROUP BY schedule_id`),
     // A range of jobs_schedule_fire per schedule; the guard mirrors ScheduleStore.discardStaged.
-    discardStaged: p(`DELETE FROM jobs INDEXED BY jobs_schedule_fire
+    discardStaged: p(`DELETE FROM main.jobs INDEXED BY jobs_schedule_fire
       WHERE schedule_id IN (SELECT value FROM json_each(?)) AND scheduled_time > ?
         AND status = 'scheduled' AND attempts = 0 AND started_at IS NULL
       RETURNING ${JOB_STATE_COLUMNS}`),
@@ -100,7 +103,7 @@ function prepare(db: DatabaseSync) {
             (SELECT a.http_status FROM job_attempts a WHERE a.job_id = j.id AND a.attempt = j.attempts))
           ELSE (SELECT a.http_status FROM job_attempts a WHERE a.job_id = j.id ORDER BY a.attempt DESC LIMIT 1)
         END AS http_status
-      FROM jobs j INDEXED BY jobs_schedule_seq
+      FROM jobs j
       WHERE j.schedule_id = ? AND j.seq < ? ORDER BY j.seq DESC LIMIT ?`),
     addAlert: p(`INSERT INTO alerts (id, job_id, schedule_id, url, secret, body, status, attempts,
         next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
@@ -121,14 +124,10 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
   readonly #s: ReturnType<typeof prepare>;
   readonly #feed: FeedStatements;
 
-  readonly #held: SoftClaims | null;
-
-  /** `held`: the job store's claims not yet written, so runs show those jobs as running. */
-  constructor(db: DatabaseSync, held: SoftClaims | null = null) {
+  constructor(db: DatabaseSync) {
     this.#db = db;
     this.#s = prepare(db);
     this.#feed = prepareFeed(db);
-    this.#held = held;
   }
 
   async create(s: Schedule): Promise<Schedule> {
@@ -213,14 +212,7 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
   }
 
   async runs(scheduleId: string, opts: { limit: number; beforeSeq?: number }): Promise<ScheduleRun[]> {
-    const runs = this.#s.runs
-      .all(scheduleId, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit)
-      .map(toRun);
-    if (!this.#held?.size) return runs;
-    return runs.map((r) => {
-      const c = this.#held!.get(r.jobId);
-      return c ? { ...r, status: "running", startedAt: c.startedAt, attempts: c.attempt } : r;
-    });
+    return this.#s.runs.all(scheduleId, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit).map(toRun);
   }
 
   async add(alerts: Alert[]): Promise<number> {

@@ -4,8 +4,9 @@
  * Statements are prepared once. Status literals are inlined in SQL so the partial indexes apply, and the
  * hot statements name their index (INDEXED BY): without statistics the planner preferred
  * jobs_status_seq plus a sort of every queued job, which made a claim O(queued) — 5k jobs/s instead of
- * tens of thousands. Claims are held in memory before they are written (soft-claims.ts): every read
- * here overlays them, so callers see the same contract as on PostgreSQL.
+ * tens of thousands. Claims are held in memory before they are written (soft-claims.ts); reads go
+ * through the `jobs` view (jobs-view.ts), which shows them as running, so callers see the same contract
+ * as on PostgreSQL and no read here knows about them.
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { Attempt, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../../core/job.ts";
@@ -33,9 +34,10 @@ import { enqueueJobs } from "./enqueue.ts";
 import { failLease, insertAttempt, reapRows } from "./fail.ts";
 import { type FeedStatements, prepareFeed } from "./feed.ts";
 import { Holding } from "./holding.ts";
-import { counts, listAttempts, listJobs, logBytes, overlay, readLogs } from "./job-queries.ts";
+import { counts, listAttempts, listJobs, logBytes, readLogs } from "./job-queries.ts";
+import { createJobsView } from "./jobs-view.ts";
 import { toJob, toJobState } from "./rows.ts";
-import { type SoftClaims, seen } from "./soft-claims.ts";
+import { SoftClaims } from "./soft-claims.ts";
 import { prepare, type Statements } from "./statements.ts";
 import { markClosed, markOpen, StoreLock } from "./store-lock.ts";
 
@@ -59,7 +61,7 @@ export class SqliteStore implements Store {
   /** Held from open to close: this store is the file's only writer (store-lock.ts). */
   readonly #lock: StoreLock | null;
   readonly #holding: Holding;
-  readonly #held: SoftClaims;
+  readonly #held = new SoftClaims();
   readonly #feed: FeedStatements;
   /** The last process that had this file open did not close it (it crashed or was killed). */
   readonly recoveredFromCrash: boolean;
@@ -72,6 +74,7 @@ export class SqliteStore implements Store {
     try {
       db = openDatabase({ file: opts.file, durability });
       migrate(db);
+      createJobsView(db, this.#held);
       this.#s = prepare(db);
       this.recoveredFromCrash = this.#lock !== null && markOpen(this.#s);
       if (this.#lock && opts.checkpointThread !== false) {
@@ -89,10 +92,10 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#feed = prepareFeed(db);
     this.#holding = new Holding(this.#db, this.#s, this.#feed, {
+      held: this.#held,
       softClaimMs: opts.softClaimMs,
       afterCrash: this.recoveredFromCrash,
     });
-    this.#held = this.#holding.held;
     this.#recoverClaims(Date.now());
   }
 
@@ -118,12 +121,10 @@ export class SqliteStore implements Store {
     this.#feed.append(feed);
   }
 
-  /** Claims held in memory, for the other SQLite-backed stores' views of jobs (schedule runs). */
-  get held(): SoftClaims {
-    return this.#held;
-  }
-
-  /** The connection, for the other SQLite-backed stores of this node (schedules, cluster state). */
+  /**
+   * The connection, for the other SQLite-backed stores of this node (schedules, cluster state): their
+   * reads of `jobs` go through the same view, so they see held claims as running too.
+   */
   get db(): DatabaseSync {
     return this.#db;
   }
@@ -244,8 +245,7 @@ export class SqliteStore implements Store {
     for (const l of leases) {
       const c = this.#held.match(l.jobId, l.lease);
       if (c && c.workerId === workerId) {
-        c.leaseUntil = leaseUntil;
-        c.updatedAt = now;
+        this.#held.renew(c, leaseUntil, now);
         current.add(l.jobId);
       } else written.push(l);
     }
@@ -322,7 +322,7 @@ export class SqliteStore implements Store {
       const row = this.#s.byId.get(id);
       if (!row) return { ok: false, reason: "not_found" };
       if (row.status !== "failed" && row.status !== "cancelled")
-        return { ok: false, reason: "invalid_state", job: seen(toJob(row), this.#held) };
+        return { ok: false, reason: "invalid_state", job: toJob(row) };
       const updated = toJob(this.#s.retryOne.get(now, now, id)!);
       this.#append([change("retry", row.status as JobStatus, "queued", updated, now)]);
       this.#held.floor.reset();
@@ -332,16 +332,16 @@ export class SqliteStore implements Store {
 
   async getJob(id: string): Promise<Job | null> {
     const row = this.#s.byId.get(id);
-    return row ? seen(toJob(row), this.#held) : null;
+    return row ? toJob(row) : null;
   }
 
   async getJobs(ids: string[]): Promise<Job[]> {
     if (ids.length === 0) return [];
-    return overlay(this.#s.byIds.all(JSON.stringify(ids)).map(toJob), this.#held);
+    return this.#s.byIds.all(JSON.stringify(ids)).map(toJob);
   }
 
   async listJobs(q: JobQuery): Promise<Job[]> {
-    return listJobs(this.#db, this.#s, q, this.#held);
+    return listJobs(this.#s, q);
   }
 
   async listAttempts(jobId: string): Promise<Attempt[]> {
@@ -349,7 +349,7 @@ export class SqliteStore implements Store {
   }
 
   async counts(): Promise<JobCounts> {
-    return counts(this.#s, this.#held);
+    return counts(this.#s);
   }
 
   async appendLogs(chunks: LogChunk[]): Promise<void> {

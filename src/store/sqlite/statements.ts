@@ -1,6 +1,7 @@
 /**
  * Every statement of the SQLite job store, prepared once per connection. Status literals are inlined so
- * partial indexes apply, and hot statements name their index (see sqlite-store.ts for why).
+ * partial indexes apply, and hot statements name their index (see sqlite-store.ts for why). Reads say
+ * `jobs` (the view with held claims, jobs-view.ts); writes and the writer's hinted reads say `main.jobs`.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { JOB_STATE_COLUMNS } from "./rows.ts";
@@ -11,35 +12,42 @@ export function prepare(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
     insertJob:
-      p(`INSERT INTO jobs (id, queue, type, payload, status, priority, max_attempts, attempt_budget, backoff,
+      p(`INSERT INTO main.jobs (id, queue, type, payload, status, priority, max_attempts, attempt_budget, backoff,
         timeout_ms, run_at, created_at, updated_at, idempotency_key, owner, tags, constraints, schedule_id, scheduled_time)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT DO NOTHING RETURNING *`),
     byIdempotencyKey: p("SELECT * FROM jobs WHERE idempotency_key = ?"),
     byFire: p("SELECT * FROM jobs WHERE schedule_id = ? AND scheduled_time = ?"),
     byId: p("SELECT * FROM jobs WHERE id = ?"),
-    byIds: p("SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))"),
+    // In seq order: the view answers held rows after the others, and the order should not tell them apart.
+    byIds: p("SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY seq"),
     promote: p(
-      `UPDATE jobs INDEXED BY jobs_due SET status = 'queued', updated_at = ? WHERE status = 'scheduled' AND run_at <= ?
+      `UPDATE main.jobs INDEXED BY jobs_due SET status = 'queued', updated_at = ? WHERE status = 'scheduled' AND run_at <= ?
       RETURNING ${JOB_STATE_COLUMNS}`,
     ),
-    nextRunAt: p("SELECT MIN(run_at) AS run_at FROM jobs INDEXED BY jobs_due WHERE status = 'scheduled'"),
+    // A held claim is never `scheduled`: the table answers as the view would, from the index's first entry.
+    nextRunAt: p(
+      "SELECT MIN(run_at) AS run_at FROM main.jobs INDEXED BY jobs_due WHERE status = 'scheduled'",
+    ),
     candidates: candidateStatements(db),
+    /** Statements whose SQL is put together per call (lists): prepared once per shape, a bounded set. */
+    cached: cachedStatements(db),
     // Each claim gets a token of its own (Claim.lease), made here: 96 random bits.
-    claimMany: p(`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, started_at = ?,
+    claimMany:
+      p(`UPDATE main.jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, started_at = ?,
         lease_expires_at = ?, updated_at = ?, progress = NULL, lease_token = lower(hex(randomblob(12)))
       WHERE seq IN (SELECT value FROM json_each(?)) AND status = 'queued'
       RETURNING seq, attempts, lease_token`),
     // A claim the feed records but the file does not (a held claim cut short by a crash): written as a
     // lease that has run out, so the reaper ends it as the attempt it was (sqlite-store.ts, recovery).
-    recoverClaim: p(`UPDATE jobs SET status = 'running', attempts = ?, worker_id = ?, started_at = ?,
+    recoverClaim: p(`UPDATE main.jobs SET status = 'running', attempts = ?, worker_id = ?, started_at = ?,
         lease_expires_at = ?, updated_at = ?, progress = NULL, lease_token = lower(hex(randomblob(12)))
       WHERE id = ? AND status = 'queued' AND attempts = ?`),
     // Each batch item is [jobId, lease, result, exitCode, httpStatus]. The successful attempt
     // is not a job_attempts row: its exit code and HTTP status stay on the job (see listAttempts).
     // sqlite_autoindex_jobs_1 is the index of `id UNIQUE`: without the hint the planner scans by status.
     completeMany:
-      p(`UPDATE jobs INDEXED BY sqlite_autoindex_jobs_1 SET status = 'completed', result = c.result, finished_at = ?, updated_at = ?,
+      p(`UPDATE main.jobs INDEXED BY sqlite_autoindex_jobs_1 SET status = 'completed', result = c.result, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL, error = NULL, exit_code = c.exit_code, http_status = c.http_status
       FROM (SELECT value ->> 0 AS id, value ->> 1 AS lease, value -> 2 AS result,
               value ->> 3 AS exit_code, value ->> 4 AS http_status
@@ -49,53 +57,56 @@ export function prepare(db: DatabaseSync) {
     // Soft claims (soft-claims.ts) complete straight from `queued`: the claim and the completion in one
     // write. One row per statement: measured 40% cheaper than a JSON batch with RETURNING.
     completeSoft:
-      p(`UPDATE jobs SET status = 'completed', attempts = attempts + 1, worker_id = ?, started_at = ?,
+      p(`UPDATE main.jobs SET status = 'completed', attempts = attempts + 1, worker_id = ?, started_at = ?,
         result = ?, exit_code = ?, http_status = ?, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL, error = NULL, progress = NULL
       WHERE seq = ? AND status = 'queued'`),
     // Writes soft claims as ordinary leases. Each item is [seq, startedAt, workerId, leaseUntil, token,
     // updatedAt].
-    harden: p(`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = c.worker,
+    harden: p(`UPDATE main.jobs SET status = 'running', attempts = attempts + 1, worker_id = c.worker,
         started_at = c.started, lease_expires_at = c.lease, updated_at = c.updated, progress = NULL,
         lease_token = c.token
       FROM (SELECT value ->> 0 AS seq, value ->> 1 AS started, value ->> 2 AS worker, value ->> 3 AS lease,
               value ->> 4 AS token, value ->> 5 AS updated
             FROM json_each(?)) AS c
       WHERE jobs.seq = c.seq AND jobs.status = 'queued'`),
-    leaseRow: p(`SELECT attempts, max_attempts, backoff, started_at FROM jobs
+    // After the caller wrote the held claims among its leases (Holding.hardenLeases).
+    leaseRow: p(`SELECT attempts, max_attempts, backoff, started_at FROM main.jobs
       WHERE id = ? AND status = 'running' AND lease_token = ?`),
-    failOne: p(`UPDATE jobs SET status = ?, run_at = ?, error = ?, finished_at = ?, updated_at = ?,
+    failOne: p(`UPDATE main.jobs SET status = ?, run_at = ?, error = ?, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL
       WHERE id = ? RETURNING ${JOB_STATE_COLUMNS}`),
     insertAttempt: p(`INSERT OR REPLACE INTO job_attempts
       (job_id, attempt, status, started_at, finished_at, worker_id, exit_code, http_status, error)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     // A held claim given back: the row was never written as running, but it must read as a released one.
-    releaseHeld: p(`UPDATE jobs SET run_at = ?, updated_at = ?, worker_id = NULL, started_at = NULL,
+    releaseHeld: p(`UPDATE main.jobs SET run_at = ?, updated_at = ?, worker_id = NULL, started_at = NULL,
         progress = NULL
       WHERE id = ? AND status = 'queued' RETURNING ${JOB_STATE_COLUMNS}`),
     releaseOne:
-      p(`UPDATE jobs SET status = 'queued', attempts = attempts - 1, worker_id = NULL, started_at = NULL,
+      p(`UPDATE main.jobs SET status = 'queued', attempts = attempts - 1, worker_id = NULL, started_at = NULL,
         lease_expires_at = NULL, run_at = ?, updated_at = ?
       WHERE id = ? AND status = 'running' AND lease_token = ?
       RETURNING ${JOB_STATE_COLUMNS}`),
     // Each item is [jobId, lease]; answers the jobs whose lease was current (and is renewed).
-    renewLeases: p(`UPDATE jobs INDEXED BY sqlite_autoindex_jobs_1 SET lease_expires_at = ?, updated_at = ?
+    renewLeases:
+      p(`UPDATE main.jobs INDEXED BY sqlite_autoindex_jobs_1 SET lease_expires_at = ?, updated_at = ?
       FROM (SELECT value ->> 0 AS id, value ->> 1 AS lease FROM json_each(?)) AS l
       WHERE jobs.id = l.id AND jobs.status = 'running' AND jobs.lease_token = l.lease AND jobs.worker_id = ?
       RETURNING jobs.id`),
+    // Both after the caller wrote the held claims they could find (SqliteStore.reapExpired, reapWorkers).
     expired: p(
-      "SELECT id, attempts, worker_id, lease_token FROM jobs INDEXED BY jobs_lease WHERE status = 'running' AND lease_expires_at < ? LIMIT ?",
+      "SELECT id, attempts, worker_id, lease_token FROM main.jobs INDEXED BY jobs_lease WHERE status = 'running' AND lease_expires_at < ? LIMIT ?",
     ),
-    runningOfWorkers: p(`SELECT id, attempts, worker_id, lease_token FROM jobs INDEXED BY jobs_worker
+    runningOfWorkers: p(`SELECT id, attempts, worker_id, lease_token FROM main.jobs INDEXED BY jobs_worker
       WHERE status = 'running' AND worker_id IN (SELECT value FROM json_each(?))`),
     setProgress: p(
-      "UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND status = 'running'",
+      "UPDATE main.jobs SET progress = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND status = 'running'",
     ),
-    cancelOne: p(`UPDATE jobs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?,
+    cancelOne: p(`UPDATE main.jobs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL WHERE id = ? RETURNING *`),
     retryOne:
-      p(`UPDATE jobs SET status = 'queued', run_at = ?, updated_at = ?, finished_at = NULL, error = NULL,
+      p(`UPDATE main.jobs SET status = 'queued', run_at = ?, updated_at = ?, finished_at = NULL, error = NULL,
         result = NULL, worker_id = NULL, max_attempts = attempts + attempt_budget
       WHERE id = ? RETURNING *`),
     attempts: p("SELECT * FROM job_attempts WHERE job_id = ? ORDER BY attempt"),
@@ -111,6 +122,18 @@ export function prepare(db: DatabaseSync) {
     readLogs: p(
       "SELECT seq, at, stream, data FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
     ),
+  };
+}
+
+function cachedStatements(db: DatabaseSync) {
+  const cache = new Map<string, StatementSync>();
+  return (sql: string): StatementSync => {
+    let st = cache.get(sql);
+    if (!st) {
+      st = db.prepare(sql);
+      cache.set(sql, st);
+    }
+    return st;
   };
 }
 
@@ -160,7 +183,7 @@ function candidateStatements(db: DatabaseSync) {
     if (!st) {
       st = db.prepare(`SELECT seq, id, queue, type, constraints, payload, attempts, timeout_ms, max_attempts,
           scheduled_time, owner, schedule_id, run_at, priority
-        FROM jobs INDEXED BY jobs_ready
+        FROM main.jobs INDEXED BY jobs_ready
         WHERE status = 'queued'
           ${shape.exclude ? "AND seq NOT IN (SELECT value FROM json_each(?))" : ""}
           ${shape.floor ? "AND priority = ? AND seq >= ?" : ""}
