@@ -6,7 +6,7 @@
  * transaction just before the commit). Reports p50/p99/max and that every change arrived, in order.
  *   node bench/events.ts [--jobs 3000] [--rate 500] [--pg postgres://postgres@127.0.0.1:5432/postgres]
  */
-import { adminToken, BENCH_ADMIN_PASSWORD, workerKey } from "./credentials.ts";
+
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
@@ -17,6 +17,7 @@ import { BosunServer } from "../src/runtime/server.ts";
 import { BosunClient } from "../src/sdk/client.ts";
 import { HttpTransport } from "../src/worker/http-transport.ts";
 import { WorkerLoop } from "../src/worker/worker-loop.ts";
+import { adminToken, BENCH_ADMIN_PASSWORD, workerKey } from "./credentials.ts";
 
 const { values } = parseArgs({
   options: {
@@ -67,7 +68,10 @@ let last = 0;
 let outOfOrder = 0;
 let completed = 0;
 const seen = (async () => {
-  for await (const m of new BosunClient({ url: b.url, token }).events({ queue: "bench", signal: abort.signal })) {
+  for await (const m of new BosunClient({ url: b.url, token }).events({
+    queue: "bench",
+    signal: abort.signal,
+  })) {
     if (m.kind !== "job") continue;
     latencies.push(Date.now() - Date.parse(m.at));
     if (m.seq <= last) outOfOrder++;

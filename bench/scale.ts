@@ -4,7 +4,7 @@
  * RSS and the time of a status-filtered list.
  *   node bench/scale.ts [--steps 100000,1000000]
  */
-import { adminToken, BENCH_ADMIN_PASSWORD } from "./credentials.ts";
+
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { adminToken, BENCH_ADMIN_PASSWORD } from "./credentials.ts";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "100000,1000000" } } });
 const steps = values.steps!.split(",").map(Number);

@@ -2,7 +2,7 @@
  * Bosun in its three modes: embedded SQLite in-process, PostgreSQL in-process (both through the SDK), and
  * PostgreSQL with remote workers over HTTP (a `bosun server` and a `bosun worker` process, as deployed).
  */
-import { adminToken, BENCH_ADMIN_PASSWORD, workerKey } from "../credentials.ts";
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import postgres from "postgres";
 import { Bosun, type Config } from "../../src/index.ts";
+import { adminToken, BENCH_ADMIN_PASSWORD, workerKey } from "../credentials.ts";
 import { type BenchSystem, chunks, PG_URL, type SystemFactory } from "./system.ts";
 
 async function inProcess(

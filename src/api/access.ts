@@ -38,9 +38,11 @@ export type Authenticate = (request: FastifyRequest) => Promise<Principal | null
 
 export const BEARER_SCHEME = "bearerAuth";
 
-/** Registers the rule and the check. Call before the routes are registered (onRoute sees each). */
-export function installAccess(app: FastifyInstance, authenticate: Authenticate): AccessEntry[] {
-  const table: AccessEntry[] = [];
+/**
+ * Registers the rule and the check. Call before the routes are registered (onRoute sees each); `table`
+ * receives every route as it is registered.
+ */
+export function installAccess(app: FastifyInstance, authenticate: Authenticate, table: AccessEntry[]): void {
   app.decorateRequest("principal", null as unknown as Principal);
 
   app.addHook("onRoute", (route: RouteOptions) => {
@@ -74,5 +76,4 @@ export function installAccess(app: FastifyInstance, authenticate: Authenticate):
         `The ${principal.role} role may not ${access.verb} ${access.resource}s`,
       );
   });
-  return table;
 }

@@ -57,8 +57,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
   });
   // Before swagger's own onRoute hook, so the document shows what the rules add.
   installRouteRules(app);
-  const table = installAccess(app, opts.authenticate);
-  opts.routeTable?.push(...table);
+  installAccess(app, opts.authenticate, opts.routeTable ?? []);
 
   app.addSchema(JobView);
   await app.register(swagger, {

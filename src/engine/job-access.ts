@@ -34,10 +34,23 @@ export class JobAccess {
   }
 
   async get(id: string): Promise<Job> {
+    return this.#redact(await this.#readable(id));
+  }
+
+  async #readable(id: string): Promise<Job> {
     const job = await this.#engine.get(id);
     if (authorize(this.principal, "job", "read", { ownerId: job.owner }) !== "allow")
       throw new BosunError("JOB_NOT_FOUND", `No job has the id ${id}`);
     return job;
+  }
+
+  /**
+   * A caller that may read a job but not its secrets (a viewer) gets it without payload and result:
+   * a payload holds commands and env values, a result what they produced (auth/policy.ts, readSecret).
+   */
+  #redact(job: Job): Job {
+    if (authorize(this.principal, "job", "readSecret", { ownerId: job.owner }) === "allow") return job;
+    return { ...job, payload: null, result: null };
   }
 
   /** Lists what the caller may read: a member's list is its own jobs, whatever `owner` it asks for. */
@@ -46,16 +59,25 @@ export class JobAccess {
     if (!filter) throw new BosunError("FORBIDDEN", `The ${this.principal.role} role may not list jobs`);
     if (filter.owner !== undefined && query.owner !== undefined && query.owner !== filter.owner)
       return Promise.resolve([]);
-    return this.#engine.list(filter.owner === undefined ? query : { ...query, owner: filter.owner });
+    const q = filter.owner === undefined ? query : { ...query, owner: filter.owner };
+    return this.#engine.list(q).then((jobs) => jobs.map((j) => this.#redact(j)));
   }
 
   async attempts(id: string): Promise<Attempt[]> {
-    await this.get(id);
+    await this.#readable(id);
     return this.#engine.store.listAttempts(id);
   }
 
+  /** A job's log is a secret of its own (output echoes what the command was given). */
+  async requireLogs(id: string): Promise<Job> {
+    const job = await this.#readable(id);
+    if (authorize(this.principal, "job", "readSecret", { ownerId: job.owner }) !== "allow")
+      throw new BosunError("FORBIDDEN", `The ${this.principal.role} role may not read job logs`);
+    return job;
+  }
+
   async logs(id: string, afterSeq: number, limit: number): Promise<StoredLogChunk[]> {
-    await this.get(id);
+    await this.requireLogs(id);
     return this.#engine.store.readLogs(id, afterSeq, limit);
   }
 
@@ -70,7 +92,7 @@ export class JobAccess {
   }
 
   async #act(id: string): Promise<void> {
-    const job = await this.get(id);
+    const job = await this.#readable(id);
     if (authorize(this.principal, "job", "act", { ownerId: job.owner }) !== "allow")
       throw new BosunError("FORBIDDEN", `You may not change job ${id}`);
   }

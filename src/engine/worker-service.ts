@@ -4,7 +4,7 @@
  * database (any node can list them and drain a worker); each node caches the workers that talk to it so
  * the hot poll path does no extra write.
  */
-import type { Principal } from "../auth/principal.ts";
+import { type Principal, SYSTEM_PRINCIPAL } from "../auth/principal.ts";
 import { BosunError } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
 import type { ClusterStore, WorkerRecord } from "../store/cluster-store.ts";
@@ -165,41 +165,54 @@ export class WorkerService {
   }
 
   /** Applies a batch of reports in a safe order: logs and progress first, then the ends of attempts. */
-  async report(workerId: string, r: Reports, principal: Principal): Promise<{ stale: string[] }> {
+  async report(workerId: string, reports: Reports, principal: Principal): Promise<{ stale: string[] }> {
     await this.#worker(workerId, principal);
-    if (r.logs?.length) await this.#engine.appendLogs(await this.#ownLogs(workerId, r.logs));
+    const { r, foreign } =
+      principal === SYSTEM_PRINCIPAL ? { r: reports, foreign: [] } : await this.#own(workerId, reports);
+    if (r.logs?.length) await this.#engine.appendLogs(r.logs);
     if (r.progress?.length) await this.#engine.progress(r.progress);
     const outcomes = await Promise.all([
       r.completed?.length ? this.#engine.complete(r.completed.map((c) => ({ ...c, workerId }))) : [],
       r.failed?.length ? this.#engine.fail(r.failed.map((f) => ({ ...f, workerId }))) : [],
       r.released?.length ? this.#engine.release(r.released.map((l) => ({ ...l, workerId }))) : [],
     ]);
-    const stale = outcomes.flat().flatMap((o) => (o.ok ? [] : [o.jobId]));
-    if (stale.length > 0) await this.#refuseOthers(workerId, stale);
-    return { stale };
-  }
-
-  /** Log lines are kept only for jobs this worker runs (a worker cannot write into other jobs' logs). */
-  async #ownLogs(workerId: string, logs: LogChunk[]): Promise<LogChunk[]> {
-    const ids = [...new Set(logs.map((l) => l.jobId))];
-    const mine = new Set(
-      (await this.#engine.store.getJobs(ids)).filter((j) => j.workerId === workerId).map((j) => j.id),
-    );
-    return mine.size === ids.length ? logs : logs.filter((l) => mine.has(l.jobId));
+    // After the worker's own reports are applied: a worker speaking for jobs another worker holds is
+    // told so (409), not silently ignored, and those reports changed nothing.
+    if (foreign.length > 0)
+      throw new BosunError("LEASE_LOST", "These jobs are held by another worker", { jobIds: foreign });
+    return { stale: outcomes.flat().flatMap((o) => (o.ok ? [] : [o.jobId])) };
   }
 
   /**
-   * A report that named a lease another worker holds changed nothing (the store matched no lease); it is
-   * answered 409 so that a worker speaking for jobs it does not hold is told, not silently ignored.
+   * A remote worker's reports, less those for jobs another worker runs: the lease token proves the claim,
+   * and the worker id must be the one the claim went to (a token seen in someone's logs is not enough).
+   * The in-process pool reports only its own claims and skips this read.
    */
-  async #refuseOthers(workerId: string, stale: string[]): Promise<void> {
-    const others = (await this.#engine.store.getJobs(stale)).filter(
-      (j) => j.status === "running" && j.workerId !== null && j.workerId !== workerId,
+  async #own(workerId: string, r: Reports): Promise<{ r: Reports; foreign: string[] }> {
+    const named = [r.logs, r.progress, r.completed, r.failed, r.released].flatMap(
+      (l) => l?.map((x) => x.jobId) ?? [],
     );
-    if (others.length > 0)
-      throw new BosunError("LEASE_LOST", "These jobs are held by another worker", {
-        jobIds: others.map((j) => j.id),
-      });
+    if (named.length === 0) return { r, foreign: [] };
+    const jobs = await this.#engine.store.getJobs([...new Set(named)]);
+    const others = new Set(
+      jobs.filter((j) => j.workerId !== null && j.workerId !== workerId).map((j) => j.id),
+    );
+    const known = new Set(jobs.map((j) => j.id));
+    if (others.size === 0 && known.size === new Set(named).size) return { r, foreign: [] };
+    const mine = <T extends { jobId: string }>(l: T[] | undefined) => l?.filter((x) => !others.has(x.jobId));
+    return {
+      r: {
+        // Log lines only for jobs that exist and are not another worker's.
+        logs: r.logs?.filter((l) => known.has(l.jobId) && !others.has(l.jobId)),
+        progress: mine(r.progress),
+        completed: mine(r.completed),
+        failed: mine(r.failed),
+        released: mine(r.released),
+      },
+      foreign: [...others].filter((id) =>
+        [r.progress, r.completed, r.failed, r.released].some((l) => l?.some((x) => x.jobId === id)),
+      ),
+    };
   }
 
   async drain(id: string, draining = true): Promise<WorkerView> {

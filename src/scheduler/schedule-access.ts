@@ -27,13 +27,19 @@ export class ScheduleAccess {
   }
 
   async get(id: string): Promise<Schedule> {
-    return this.#allowed(id, "read");
+    return this.#redact(await this.#allowed(id, "read"));
   }
 
-  list(limit: number, afterId?: string): Promise<Schedule[]> {
+  async list(limit: number, afterId?: string): Promise<Schedule[]> {
     const filter = listFilter(this.#p, "schedule");
     if (!filter) throw new BosunError("FORBIDDEN", `The ${this.#p.role} role may not list schedules`);
-    return this.#service.list(limit, afterId, filter.owner);
+    return (await this.#service.list(limit, afterId, filter.owner)).map((s) => this.#redact(s));
+  }
+
+  /** Without readSecret (a viewer), the job a schedule makes is shown without its payload. */
+  #redact(s: Schedule): Schedule {
+    if (authorize(this.#p, "schedule", "readSecret", { ownerId: s.owner }) === "allow") return s;
+    return { ...s, job: { ...s.job, payload: null } };
   }
 
   async update(id: string, patch: SchedulePatch): Promise<Schedule> {

@@ -28,7 +28,6 @@ import type {
 } from "./types.ts";
 
 export { BosunApiError, BosunUnreachableError, BosunWaitTimeoutError } from "./errors.ts";
-export type * from "./types.ts";
 export {
   type ApiKeyInfo,
   type ApiPrincipal,
@@ -39,6 +38,7 @@ export {
   logIn,
   refreshSession,
 } from "./identity.ts";
+export type * from "./types.ts";
 
 export interface ClientOptions {
   /** Any server node, e.g. http://127.0.0.1:8080 (http:// is assumed when the scheme is left out). */

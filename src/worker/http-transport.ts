@@ -300,6 +300,13 @@ export class HttpTransport implements WorkerTransport {
         if (stale.length > 0)
           this.#o.logger.warn({ stale }, "reports for leases this worker no longer held were ignored");
       } catch (err) {
+        // The server applied the rest and refused only reports for jobs another worker now runs (this
+        // worker lost them: a lease that ran out, a job claimed again): delivered, nothing to retry.
+        if (err instanceof HttpError && err.status === 409 && err.code === "LEASE_LOST") {
+          this.#failures = 0;
+          this.#o.logger.warn({ err: err.message }, "reports for jobs another worker now holds were refused");
+          return;
+        }
         // Put the batch back in front of anything newer, and try again later.
         this.#failures++;
         const newer = this.#outbox;

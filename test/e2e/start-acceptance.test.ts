@@ -8,8 +8,8 @@ import { api, type BosunProcess, startBosun, waitDone as waitJob } from "../help
 
 const waitDone = (url: string, id: string, timeoutMs?: number) => waitJob<Job>(url, id, timeoutMs);
 
-import { tempDir, waitUntil } from "../helpers/wait.ts";
 import { authedFetch } from "../helpers/auth.ts";
+import { tempDir, waitUntil } from "../helpers/wait.ts";
 
 type Job = {
   id: string;

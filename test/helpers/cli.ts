@@ -1,7 +1,8 @@
 /** Runs `bosun <args>` in this process through the CLI's main(), with stdout and stderr captured. */
-import { main } from "../../src/cli/main.ts";
-import { join } from "node:path";
+
 import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "../../src/cli/main.ts";
 import { adminToken, isTestServer } from "./auth.ts";
 
 const ISOLATED = join(tmpdir(), "bosun-cli-test-nothing-here");

@@ -1,10 +1,10 @@
 /** The REST API over a real socket with an in-process server on SQLite. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { authedFetch } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
-import { authedFetch } from "../helpers/auth.ts";
 
 type Job = { id: string; status: string; attempts: number };
 

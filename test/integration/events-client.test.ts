@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BosunApiError, BosunClient } from "../../src/sdk/client.ts";
 import type { ApiJobEvent } from "../../src/sdk/types.ts";
+import { adminToken } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { runCli } from "../helpers/cli.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
-import { adminToken } from "../helpers/auth.ts";
 
 const FAR = 365 * 24 * 3_600_000;
 

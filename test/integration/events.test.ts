@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
+import { adminToken } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { type EventMessage, sse, ws } from "../helpers/event-client.ts";
 import { startServer, startWorker } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
-import { adminToken } from "../helpers/auth.ts";
 
 type Job = { id: string; status: string };
 const FAR = 365 * 24 * 3_600_000;

@@ -4,10 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { authedFetch } from "../helpers/auth.ts";
 import { api, waitDone } from "../helpers/bosun-process.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { freshSchema } from "../helpers/pg.ts";
-import { authedFetch } from "../helpers/auth.ts";
 
 type Changes = { byEvent: Record<string, Record<string, number>>; failuresByCode: Record<string, number> };
 

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { authedFetch } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { freshSchema } from "../helpers/pg.ts";
-import { authedFetch } from "../helpers/auth.ts";
 
 type Job = { id: string; status: string; tags: string[] };
 type ErrorBody = { error: { code: string; message: string } };

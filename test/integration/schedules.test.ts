@@ -2,11 +2,11 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { authedFetch } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { httpTarget } from "../helpers/http-target.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
-import { authedFetch } from "../helpers/auth.ts";
 
 type Run = {
   jobId: string;

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Bosun } from "bosun";
 import { BosunClient } from "bosun/client";
+import { adminToken } from "../helpers/auth.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
-import { adminToken } from "../helpers/auth.ts";
 
 describe("bosun package", () => {
   it("embeds Bosun: define, enqueue, enqueueMany, start, stop", async () => {

@@ -52,7 +52,7 @@ export const eventRoutes =
       const filter = listFilter(principal, "event");
       if (!filter) throw new BosunError("FORBIDDEN", `The ${principal.role} role may not read events`);
       if (query.jobId !== undefined && (query.logs || query.progress))
-        await new JobAccess(ctx.engine, principal).get(query.jobId);
+        await new JobAccess(ctx.engine, principal).requireLogs(query.jobId);
       const req = parseEventsRequest(query, typeof lastEventId === "string" ? lastEventId : undefined);
       const owner = filter.owner;
       return new EventStream(

@@ -70,12 +70,12 @@ export const jobLogRoutes =
           produces: ["text/plain"],
           response: {
             200: Type.String({ description: "The log's lines, in the order they were written" }),
-            ...errors(404),
+            ...errors(403, 404),
           },
         },
       },
       async (request, reply) => {
-        await new JobAccess(ctx.engine, request.principal).get(request.params.id);
+        await new JobAccess(ctx.engine, request.principal).requireLogs(request.params.id);
         const abort = new AbortController();
         reply.raw.on("close", () => abort.abort());
         const stream = Readable.from(
