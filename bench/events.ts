@@ -6,6 +6,7 @@
  * transaction just before the commit). Reports p50/p99/max and that every change arrived, in order.
  *   node bench/events.ts [--jobs 3000] [--rate 500] [--pg postgres://postgres@127.0.0.1:5432/postgres]
  */
+
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
@@ -16,6 +17,7 @@ import { BosunServer } from "../src/runtime/server.ts";
 import { BosunClient } from "../src/sdk/client.ts";
 import { HttpTransport } from "../src/worker/http-transport.ts";
 import { WorkerLoop } from "../src/worker/worker-loop.ts";
+import { adminToken, BENCH_ADMIN_PASSWORD, workerKey } from "./credentials.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +35,15 @@ const node = (id: string) =>
   BosunServer.start({
     config: loadConfig({
       env: {},
-      flags: { port: 0, db: values.pg, dbSchema: schema, nodeId: id, concurrency: 0, logLevel: "silent" },
+      flags: {
+        port: 0,
+        db: values.pg,
+        dbSchema: schema,
+        nodeId: id,
+        concurrency: 0,
+        logLevel: "silent",
+        adminPassword: BENCH_ADMIN_PASSWORD,
+      },
     }),
     logger,
   });
@@ -41,7 +51,8 @@ const a = await node("bench-a");
 const b = await node("bench-b");
 const c = await node("bench-c");
 const executors = new Map(builtinExecutors({}).map((e) => [e.type, e]));
-const transport = new HttpTransport({ server: c.url, logger });
+const token = await adminToken(a.url);
+const transport = new HttpTransport({ server: c.url, token: await workerKey(a.url, token), logger });
 const worker = new WorkerLoop({
   identity: { workerId: "bench-w", labels: {}, capacity: 50, types: [...executors.keys()], queues: null },
   transport,
@@ -57,7 +68,10 @@ let last = 0;
 let outOfOrder = 0;
 let completed = 0;
 const seen = (async () => {
-  for await (const m of new BosunClient({ url: b.url }).events({ queue: "bench", signal: abort.signal })) {
+  for await (const m of new BosunClient({ url: b.url, token }).events({
+    queue: "bench",
+    signal: abort.signal,
+  })) {
     if (m.kind !== "job") continue;
     latencies.push(Date.now() - Date.parse(m.at));
     if (m.seq <= last) outOfOrder++;
@@ -69,7 +83,7 @@ const seen = (async () => {
 });
 await new Promise((r) => setTimeout(r, 500)); // the subscription is open
 
-const client = new BosunClient({ url: a.url });
+const client = new BosunClient({ url: a.url, token });
 const batch = 50;
 const started = Date.now();
 for (let sent = 0; sent < jobs; sent += batch) {

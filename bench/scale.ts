@@ -4,6 +4,7 @@
  * RSS and the time of a status-filtered list.
  *   node bench/scale.ts [--steps 100000,1000000]
  */
+
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { adminToken, BENCH_ADMIN_PASSWORD } from "./credentials.ts";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "100000,1000000" } } });
 const steps = values.steps!.split(",").map(Number);
@@ -19,7 +21,7 @@ const proc = spawn(
   process.execPath,
   [join(import.meta.dirname, "../bin/bosun.js"), "server", "--port", "0", "--data", dir],
   {
-    env: { ...process.env, BOSUN_LOG_LEVEL: "info" },
+    env: { ...process.env, BOSUN_LOG_LEVEL: "info", BOSUN_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
     stdio: ["ignore", "pipe", "inherit"],
   },
 );
@@ -29,13 +31,14 @@ const url = await new Promise<string>((resolve) =>
     (l) => l.includes("Bosun is up") && resolve(JSON.parse(l).url),
   ),
 );
+const auth = { authorization: `Bearer ${await adminToken(url)}` };
 const status = (field: string) =>
   Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${proc.pid}/status`, "utf8"))![1]) / 1024;
 const rss = () => status("VmRSS");
 const post = (body: unknown) =>
   fetch(`${url}/api/v1/jobs/batch`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...auth },
     body: JSON.stringify(body),
   });
 let total = 0;
@@ -52,7 +55,7 @@ for (const target of steps) {
   const times: number[] = [];
   for (let i = 0; i < 20; i++) {
     const s = performance.now();
-    await (await fetch(`${url}/api/v1/jobs?status=queued&limit=50`)).json();
+    await (await fetch(`${url}/api/v1/jobs?status=queued&limit=50`, { headers: auth })).json();
     times.push(performance.now() - s);
   }
   times.sort((a, b) => a - b);

@@ -2,6 +2,7 @@
  * Bosun in its three modes: embedded SQLite in-process, PostgreSQL in-process (both through the SDK), and
  * PostgreSQL with remote workers over HTTP (a `bosun server` and a `bosun worker` process, as deployed).
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import postgres from "postgres";
 import { Bosun, type Config } from "../../src/index.ts";
+import { adminToken, BENCH_ADMIN_PASSWORD, workerKey } from "../credentials.ts";
 import { type BenchSystem, chunks, PG_URL, type SystemFactory } from "./system.ts";
 
 async function inProcess(
@@ -89,14 +91,22 @@ function spawnBosun(
 /** Remote mode: the harness is a client; completion is counted by the server. */
 export const bosunPgRemote: SystemFactory = async (opts) => {
   const schema = `bosun_${opts.namespace}`;
-  const env = { BOSUN_DB: PG_URL, BOSUN_DB_SCHEMA: schema, BOSUN_LOG_LEVEL: "info" };
+  const env = {
+    BOSUN_DB: PG_URL,
+    BOSUN_DB_SCHEMA: schema,
+    BOSUN_LOG_LEVEL: "info",
+    BOSUN_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
+  };
   const server = await spawnBosun(["server", "--port", "0", "--node-id", "bench-server"], env, "Bosun is up");
   const url = JSON.parse(server.line).url as string;
+  const token = await adminToken(url);
+  const auth = { authorization: `Bearer ${token}` };
+  const key = await workerKey(url, token);
   let worker: ChildProcess | null = null;
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${url}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...auth },
       body: JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
@@ -123,14 +133,14 @@ export const bosunPgRemote: SystemFactory = async (opts) => {
             "--id",
             "bench-worker",
           ],
-          env,
+          { ...env, BOSUN_WORKER_TOKEN: key },
           "worker is up",
         )
       ).proc;
     },
     // The server's own counter: the job counts would scan the whole table 50 times a second.
     async completed() {
-      const m = (await (await fetch(`${url}/api/v1/metrics?counts=false`)).json()) as {
+      const m = (await (await fetch(`${url}/api/v1/metrics?counts=false`, { headers: auth })).json()) as {
         throughput: { finishedTotal: number };
       };
       return m.throughput.finishedTotal;
@@ -139,7 +149,7 @@ export const bosunPgRemote: SystemFactory = async (opts) => {
       const t0 = Date.now();
       const { job } = (await post("/api/v1/jobs", { type: "noop", payload: {} })) as { job: { id: string } };
       for (;;) {
-        const j = (await (await fetch(`${url}/api/v1/jobs/${job.id}`)).json()) as {
+        const j = (await (await fetch(`${url}/api/v1/jobs/${job.id}`, { headers: auth })).json()) as {
           job: { startedAt: string | null };
         };
         if (j.job.startedAt) return Date.parse(j.job.startedAt) - t0;

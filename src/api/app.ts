@@ -13,10 +13,11 @@ import Fastify, {
   type FastifyPluginAsync,
   LogController,
 } from "fastify";
+import { type AccessEntry, type Authenticate, BEARER_SCHEME, installAccess } from "./access.ts";
 import type { ApiContext } from "./context.ts";
 import { installErrorHandler } from "./error-handler.ts";
 import { installJsonParser } from "./json-body.ts";
-import { installPrincipal, LOCAL_PRINCIPAL, type PrincipalResolver } from "./principal.ts";
+import { chooseWsProtocol, installRequestGuard } from "./request-guard.ts";
 import { installRouteRules } from "./route-rules.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -30,10 +31,13 @@ export interface AppOptions {
   /** Plugins mounted under /api/v1. */
   extraRoutes?: FastifyPluginAsync[];
   metrics?: MetricsProvider[];
-  resolvePrincipal?: PrincipalResolver;
+  /** Bearer credential → principal (engine/authenticator.ts); null without credentials. */
+  authenticate: Authenticate;
+  /** Filled with every route and its access rule as they are registered (the authorization matrix). */
+  routeTable?: AccessEntry[];
 }
 
-export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: ctx.config.bodyLimitBytes,
@@ -44,8 +48,16 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(typeboxValidatorCompiler);
   installJsonParser(app, ctx.config.maxJsonDepth);
+  installErrorHandler(app);
+  // First of all hooks: a request for a foreign Host name is answered before anything reads it.
+  installRequestGuard(app, {
+    host: ctx.config.host,
+    allowedHosts: ctx.config.allowedHosts,
+    corsOrigins: ctx.config.corsOrigins,
+  });
   // Before swagger's own onRoute hook, so the document shows what the rules add.
   installRouteRules(app);
+  installAccess(app, opts.authenticate, opts.routeTable ?? []);
 
   app.addSchema(JobView);
   await app.register(swagger, {
@@ -59,8 +71,17 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
       },
       // Relative: the document describes whichever node serves it.
       servers: [{ url: "/", description: "The Bosun node that serves this document" }],
-      // No authentication yet: every operation is open to whoever reaches the port (bind to 127.0.0.1).
-      security: [],
+      components: {
+        securitySchemes: {
+          [BEARER_SCHEME]: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "An access token from POST /api/v1/auth/login, or an API key (bsn_…). A WebSocket offers the subprotocols bosun.events and bosun.bearer.<token> instead.",
+          },
+        },
+      },
+      security: [{ [BEARER_SCHEME]: [] }],
       tags: [
         { name: "jobs", description: "Enqueue, inspect and control jobs" },
         { name: "system", description: "Health, readiness and metrics" },
@@ -68,6 +89,10 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
         { name: "workers", description: "Registered workers" },
         { name: "worker protocol", description: "What remote workers call (docs/worker-protocol.md)" },
         { name: "cluster", description: "Server nodes and leadership" },
+        { name: "auth", description: "Log in, refresh, log out, who am I" },
+        { name: "users", description: "People and their roles (admin)" },
+        { name: "api keys", description: "Credentials for systems and workers" },
+        { name: "audit", description: "Who did what (admin)" },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) ?? `def-${i}` },
@@ -76,16 +101,14 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
 
   await app.register(websocket, {
     // Event stream clients send nothing; a large frame is a mistake or an attack.
-    options: { maxPayload: 4096 },
+    // A browser sends its token as a subprotocol (request-guard.ts); the answer must never echo it.
+    options: { maxPayload: 4096, handleProtocols: (offered) => chooseWsProtocol(offered) },
     // 1001 "going away": the client reconnects (to another node) with its cursor.
     preClose: (done) => {
       for (const client of app.websocketServer.clients) client.close(1001);
       done();
     },
   });
-
-  installPrincipal(app, opts.resolvePrincipal ?? (async () => LOCAL_PRINCIPAL));
-  installErrorHandler(app);
 
   await app.register(
     async (api) => {
@@ -94,7 +117,9 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions = {}): Promise<
       await api.register(eventRoutes(ctx));
       await api.register(healthRoutes(ctx));
       for (const plugin of opts.extraRoutes ?? []) await api.register(plugin);
-      api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+      api.get("/openapi.json", { schema: { hide: true }, config: { access: "signedIn" } }, async () =>
+        app.swagger(),
+      );
     },
     { prefix: "/api/v1" },
   );

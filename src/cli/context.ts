@@ -1,6 +1,7 @@
 /** What every CLI command gets: where to write, how to format, and a client for the chosen server. */
 import type { Command } from "commander";
 import { BosunClient } from "../sdk/client.ts";
+import { cliCredentials } from "./credentials.ts";
 
 export interface Io {
   out(text: string): void;
@@ -19,20 +20,27 @@ export interface CliContext {
   /** `-o json` was asked for: errors are printed as JSON (see main.ts). */
   jsonErrors: boolean;
   client(cmd: Command): BosunClient;
+  /** The server URL the command talks to. */
+  serverUrl(cmd: Command): string;
+  env: NodeJS.ProcessEnv;
   json(cmd: Command): boolean;
 }
 
 export function createContext(io: Io, env: NodeJS.ProcessEnv): CliContext {
+  const serverUrl = (cmd: Command) => {
+    const g = cmd.optsWithGlobals() as { server?: string };
+    return new BosunClient({ url: g.server ?? env.BOSUN_URL ?? "http://127.0.0.1:8080" }).url;
+  };
   return {
     io,
+    env,
     exitCode: 0,
     jsonErrors: false,
+    serverUrl,
     client: (cmd) => {
-      const g = cmd.optsWithGlobals() as { server?: string; token?: string };
-      return new BosunClient({
-        url: g.server ?? env.BOSUN_URL ?? "http://127.0.0.1:8080",
-        token: g.token ?? env.BOSUN_TOKEN,
-      });
+      const g = cmd.optsWithGlobals() as { token?: string };
+      const url = serverUrl(cmd);
+      return new BosunClient({ url, credentials: cliCredentials(url, env, g.token) });
     },
     json: (cmd) => (cmd.optsWithGlobals() as { output?: string }).output === "json",
   };

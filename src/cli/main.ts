@@ -15,6 +15,7 @@ import { Command, CommanderError, Option } from "commander";
 import { BosunError } from "../core/errors.ts";
 import { VERSION } from "../runtime/version.ts";
 import { BosunApiError, BosunUnreachableError } from "../sdk/client.ts";
+import * as auth from "./commands/auth.ts";
 import * as cluster from "./commands/cluster.ts";
 import * as events from "./commands/events.ts";
 import * as jobs from "./commands/jobs.ts";
@@ -28,7 +29,7 @@ interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const CLIENT_COMMANDS: CommandModule[] = [submit, jobs, events, schedules, cluster];
+const CLIENT_COMMANDS: CommandModule[] = [submit, jobs, events, schedules, cluster, auth];
 
 // The server roles pull in the whole server (Fastify, stores, executors): about 0.9 s of imports that a
 // `bosun status` does not need (0.1 s without them). They are loaded only when they may be used.
@@ -45,10 +46,8 @@ function baseProgram(ctx: CliContext): Command {
   return new Command("bosun")
     .description("Bosun: a durable, distributed job orchestrator")
     .version(VERSION)
-    .option(
-      "--server <url>",
-      "Bosun server URL (BOSUN_URL, default http://127.0.0.1:8080; token: BOSUN_TOKEN)",
-    )
+    .option("--server <url>", "Bosun server URL (BOSUN_URL, default http://127.0.0.1:8080)")
+    .option("--token <token>", "API key or access token (BOSUN_TOKEN; else the session of `bosun login`)")
     .addOption(
       new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
     )

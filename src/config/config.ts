@@ -79,8 +79,25 @@ export const ConfigSchema = Type.Object(
     jobEnvAllow: Type.Array(Type.String({ pattern: ENV_NAME_PATTERN }), { default: [] }),
     /** The Bosun server a `bosun worker` talks to. */
     serverUrl: Type.String({ default: "http://127.0.0.1:8080" }),
-    /** API token a `bosun worker` sends to its server. */
+    /** Credential a `bosun worker` (or the CLI) sends to its server: an API key or an access token. */
     token: Type.Union([Type.String(), Type.Null()], { default: null }),
+    /** Password of the `admin` user made on the first start; null = generated, printed once, saved 0600. */
+    adminPassword: Type.Union([Type.String({ minLength: 8 }), Type.Null()], { default: null }),
+    /** Lifetime of an access token (a refresh gets the next). */
+    accessTokenTtlSec: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
+    /** Lifetime of a refresh token (a session unused this long ends). */
+    refreshTokenTtlMs: Type.Integer({ minimum: 60_000, default: 30 * 86_400_000 }),
+    /** Wrong passwords in a row that lock an account, and for how long. */
+    loginMaxFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+    loginLockMs: Type.Integer({ minimum: 1000, default: 5 * 60_000 }),
+    /** Host names this server answers to besides localhost, 127.0.0.1, ::1 and its bound address. */
+    allowedHosts: Type.Array(Type.String(), { default: [] }),
+    /** Origins whose pages may call the API from a browser (CORS); none by default. */
+    corsOrigins: Type.Array(Type.String(), { default: [] }),
+    /** Serve GET /metrics (Prometheus) without credentials, for scrapers on a trusted network. */
+    metricsPublic: Type.Boolean({ default: false }),
+    /** How long the audit log keeps an entry. */
+    auditRetentionMs: Type.Integer({ minimum: 3_600_000, default: 90 * 86_400_000 }),
   },
   { additionalProperties: false },
 );
@@ -133,10 +150,17 @@ const ENV: Record<string, keyof Config> = {
   BOSUN_JOB_ENV_ALLOW: "jobEnvAllow",
   BOSUN_URL: "serverUrl",
   BOSUN_TOKEN: "token",
+  BOSUN_WORKER_TOKEN: "token",
+  BOSUN_ADMIN_PASSWORD: "adminPassword",
+  BOSUN_ALLOWED_HOSTS: "allowedHosts",
+  BOSUN_CORS_ORIGINS: "corsOrigins",
+  BOSUN_METRICS_PUBLIC: "metricsPublic",
 };
 
 /** Keys whose environment variable or flag is a comma-separated list. */
-const LISTS = new Set<keyof Config>(["jobEnvAllow"]);
+const LISTS = new Set<keyof Config>(["jobEnvAllow", "allowedHosts", "corsOrigins"]);
+
+const BOOLEANS = new Set<keyof Config>(["metricsPublic"]);
 
 const NUMERIC = new Set<keyof Config>([
   "dbPoolSize",
@@ -152,6 +176,11 @@ const NUMERIC = new Set<keyof Config>([
   "maxResultBytes",
   "maxJobLogBytes",
   "maxListedTypes",
+  "accessTokenTtlSec",
+  "refreshTokenTtlMs",
+  "loginMaxFailures",
+  "loginLockMs",
+  "auditRetentionMs",
 ]);
 
 export interface ConfigSources {
@@ -186,6 +215,8 @@ export const CONFIG_FLAGS: Partial<Record<keyof Config, string>> = {
   workerLabels: "--labels",
   alertWebhookUrl: "--alert-webhook-url",
   jobEnvAllow: "--job-env-allow",
+  adminPassword: "--admin-password",
+  allowedHosts: "--allowed-hosts",
 };
 
 /** The JSON object of a config file, or an error that names the file and what is wrong with it. */
@@ -249,6 +280,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const key of NUMERIC) {
     const v = merged[key];
     if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) merged[key] = Number(v);
+  }
+  for (const key of BOOLEANS) {
+    const v = merged[key];
+    if (v === "true" || v === "1") merged[key] = true;
+    else if (v === "false" || v === "0") merged[key] = false;
   }
   for (const key of LISTS) {
     const v = merged[key];

@@ -4,6 +4,7 @@
  * database (any node can list them and drain a worker); each node caches the workers that talk to it so
  * the hot poll path does no extra write.
  */
+import { type Principal, SYSTEM_PRINCIPAL } from "../auth/principal.ts";
 import { BosunError } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
 import type { ClusterStore, WorkerRecord } from "../store/cluster-store.ts";
@@ -34,6 +35,20 @@ export interface Reports {
   completed?: Omit<CompleteInput, "workerId">[];
   failed?: Omit<FailInput, "workerId">[];
   released?: Omit<LeaseRef, "workerId">[];
+}
+
+/** Only the credential that registered a worker id may speak for it (admins and operators too). */
+function speaksFor(principal: Principal, w: WorkerRecord): void {
+  if (w.principal === null || w.principal === principal.id) return;
+  if (principal.role === "admin" || principal.role === "operator") return;
+  throw new BosunError("FORBIDDEN", `Worker ${w.id} is registered with another credential`);
+}
+
+/** A key restricted to queues gives its workers those queues at most. */
+function allowedQueues(asked: string[] | null, allowed: string[] | null): string[] | null {
+  if (allowed === null) return asked;
+  if (asked === null) return allowed;
+  return asked.filter((q) => allowed.includes(q));
 }
 
 /** Longest long-poll a server grants, whatever the worker asks. */
@@ -71,19 +86,27 @@ export class WorkerService {
    * transition as any dead worker's, before the new process can claim anything under the id. The same
    * instance registering again (after a network blip, or a server restart) keeps its leases.
    */
-  async register(r: Registration): Promise<WorkerRecord> {
+  async register(r: Registration, principal: Principal): Promise<WorkerRecord> {
     const instance = r.instance ?? null;
-    const { worker: record, previousInstance } = await this.#cluster.upsertWorker({
-      id: r.id,
-      labels: r.labels,
-      capacity: r.capacity,
-      running: r.running ?? 0,
-      types: r.types,
-      queues: r.queues,
-      version: r.version,
-      instance,
-      lastSeenAt: this.#engine.clock.now(),
-    });
+    const now = this.#engine.clock.now();
+    const upserted = await this.#cluster.upsertWorker(
+      {
+        id: r.id,
+        labels: r.labels,
+        capacity: r.capacity,
+        running: r.running ?? 0,
+        types: r.types,
+        queues: allowedQueues(r.queues, principal.queues ?? null),
+        version: r.version,
+        instance,
+        principal: principal.id,
+        lastSeenAt: now,
+      },
+      now - this.lostAfterMs,
+    );
+    if ("taken" in upserted)
+      throw new BosunError("WORKER_ID_TAKEN", `Worker ${r.id} is registered with another credential`);
+    const { worker: record, previousInstance } = upserted;
     if (instance !== null && previousInstance !== null && previousInstance !== instance)
       await this.#engine.reapWorkers([r.id], "WORKER_LOST");
     this.#known.set(record.id, record);
@@ -91,20 +114,24 @@ export class WorkerService {
     return record;
   }
 
-  async #worker(id: string): Promise<WorkerRecord> {
-    const cached = this.#known.get(id);
-    if (cached) return cached;
-    const stored = await this.#cluster.getWorker(id);
-    if (!stored) throw new BosunError("WORKER_NOT_FOUND", `Worker ${id} is not registered; register again`);
-    this.#known.set(id, stored);
-    return stored;
+  async #worker(id: string, principal: Principal): Promise<WorkerRecord> {
+    let w = this.#known.get(id);
+    if (!w) {
+      const stored = await this.#cluster.getWorker(id);
+      if (!stored) throw new BosunError("WORKER_NOT_FOUND", `Worker ${id} is not registered; register again`);
+      this.#known.set(id, stored);
+      w = stored;
+    }
+    speaksFor(principal, w);
+    return w;
   }
 
   async poll(
     workerId: string,
     args: { slots: number; running: number; waitMs: number; signal?: AbortSignal },
+    principal: Principal,
   ): Promise<{ jobs: Claim[]; drain: boolean }> {
-    const w = await this.#worker(workerId);
+    const w = await this.#worker(workerId, principal);
     if (w.draining) return { jobs: [], drain: true };
     const jobs = await this.#engine.poll({
       workerId,
@@ -126,7 +153,9 @@ export class WorkerService {
     workerId: string,
     leases: LeaseId[],
     running: number,
+    principal: Principal,
   ): Promise<{ abort: string[]; drain: boolean }> {
+    await this.#worker(workerId, principal);
     const record = await this.#cluster.touchWorker(workerId, running, this.#engine.clock.now());
     if (!record)
       throw new BosunError("WORKER_NOT_FOUND", `Worker ${workerId} is not registered; register again`);
@@ -136,7 +165,10 @@ export class WorkerService {
   }
 
   /** Applies a batch of reports in a safe order: logs and progress first, then the ends of attempts. */
-  async report(workerId: string, r: Reports): Promise<{ stale: string[] }> {
+  async report(workerId: string, reports: Reports, principal: Principal): Promise<{ stale: string[] }> {
+    await this.#worker(workerId, principal);
+    const { r, foreign } =
+      principal === SYSTEM_PRINCIPAL ? { r: reports, foreign: [] } : await this.#own(workerId, reports);
     if (r.logs?.length) await this.#engine.appendLogs(r.logs);
     if (r.progress?.length) await this.#engine.progress(r.progress);
     const outcomes = await Promise.all([
@@ -144,7 +176,43 @@ export class WorkerService {
       r.failed?.length ? this.#engine.fail(r.failed.map((f) => ({ ...f, workerId }))) : [],
       r.released?.length ? this.#engine.release(r.released.map((l) => ({ ...l, workerId }))) : [],
     ]);
+    // After the worker's own reports are applied: a worker speaking for jobs another worker holds is
+    // told so (409), not silently ignored, and those reports changed nothing.
+    if (foreign.length > 0)
+      throw new BosunError("LEASE_LOST", "These jobs are held by another worker", { jobIds: foreign });
     return { stale: outcomes.flat().flatMap((o) => (o.ok ? [] : [o.jobId])) };
+  }
+
+  /**
+   * A remote worker's reports, less those for jobs another worker runs: the lease token proves the claim,
+   * and the worker id must be the one the claim went to (a token seen in someone's logs is not enough).
+   * The in-process pool reports only its own claims and skips this read.
+   */
+  async #own(workerId: string, r: Reports): Promise<{ r: Reports; foreign: string[] }> {
+    const named = [r.logs, r.progress, r.completed, r.failed, r.released].flatMap(
+      (l) => l?.map((x) => x.jobId) ?? [],
+    );
+    if (named.length === 0) return { r, foreign: [] };
+    const jobs = await this.#engine.store.getJobs([...new Set(named)]);
+    const others = new Set(
+      jobs.filter((j) => j.workerId !== null && j.workerId !== workerId).map((j) => j.id),
+    );
+    const known = new Set(jobs.map((j) => j.id));
+    if (others.size === 0 && known.size === new Set(named).size) return { r, foreign: [] };
+    const mine = <T extends { jobId: string }>(l: T[] | undefined) => l?.filter((x) => !others.has(x.jobId));
+    return {
+      r: {
+        // Log lines only for jobs that exist and are not another worker's.
+        logs: r.logs?.filter((l) => known.has(l.jobId) && !others.has(l.jobId)),
+        progress: mine(r.progress),
+        completed: mine(r.completed),
+        failed: mine(r.failed),
+        released: mine(r.released),
+      },
+      foreign: [...others].filter((id) =>
+        [r.progress, r.completed, r.failed, r.released].some((l) => l?.some((x) => x.jobId === id)),
+      ),
+    };
   }
 
   async drain(id: string, draining = true): Promise<WorkerView> {

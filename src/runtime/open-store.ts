@@ -5,7 +5,9 @@ import type { LeaderLock } from "../cluster/leadership.ts";
 import type { Config } from "../config/config.ts";
 import type { AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
 import type { ClusterStore } from "../store/cluster-store.ts";
+import type { IdentityStore } from "../store/identity-store.ts";
 import { SqliteClusterStore } from "../store/sqlite/sqlite-cluster.ts";
+import { SqliteIdentityStore } from "../store/sqlite/sqlite-identity.ts";
 import { SqliteScheduleStore } from "../store/sqlite/sqlite-schedules.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { Store } from "../store/store.ts";
@@ -15,6 +17,8 @@ export interface OpenedStore {
   schedules: ScheduleStore & AlertStore;
   bus: EventBus;
   cluster: ClusterStore;
+  /** Users, API keys, sessions, the signing secret and the audit log, on the same database. */
+  identity: IdentityStore;
   /** Present where the database can tell at once that a leader died (PostgreSQL advisory lock). */
   leaderLock?: LeaderLock;
 }
@@ -24,6 +28,7 @@ export async function openStore(config: Config, nodeId: string): Promise<OpenedS
     const { PostgresStore } = await import("../store/postgres/postgres-store.ts");
     const { PgClusterStore, PgLeaderLock } = await import("../store/postgres/pg-cluster.ts");
     const { PgScheduleStore } = await import("../store/postgres/pg-schedules.ts");
+    const { PgIdentityStore } = await import("../store/postgres/pg-identity.ts");
     const { PgEventBus } = await import("../cluster/pg-event-bus.ts");
     const store = new PostgresStore({ url: config.db, schema: config.dbSchema, poolSize: config.dbPoolSize });
     await store.migrate();
@@ -34,6 +39,7 @@ export async function openStore(config: Config, nodeId: string): Promise<OpenedS
       bus,
       schedules: new PgScheduleStore(store),
       cluster: new PgClusterStore(store),
+      identity: new PgIdentityStore(store),
       leaderLock: new PgLeaderLock({ url: config.db, schema: config.dbSchema }),
     };
   }
@@ -44,5 +50,6 @@ export async function openStore(config: Config, nodeId: string): Promise<OpenedS
     bus: new LocalEventBus(),
     schedules: new SqliteScheduleStore(store.db),
     cluster: new SqliteClusterStore(store.db),
+    identity: new SqliteIdentityStore(store.db),
   };
 }

@@ -10,11 +10,13 @@ import type { EventBus } from "../cluster/event-bus.ts";
 import { type LeaderLock, Leadership } from "../cluster/leadership.ts";
 import type { Config } from "../config/config.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
+import { Authenticator } from "../engine/authenticator.ts";
 import { Engine } from "../engine/engine.ts";
 import { FeedHub } from "../engine/feed-hub.ts";
-import { FeedRetention } from "../engine/feed-retention.ts";
+import { IdentityService } from "../engine/identity-service.ts";
 import { PeerDirectory } from "../engine/peer-workers.ts";
 import { PlacementAdvisor } from "../engine/placement-advice.ts";
+import { Retention } from "../engine/retention.ts";
 import { WorkerService } from "../engine/worker-service.ts";
 import type { Executor } from "../executors/executor.ts";
 import { HandlerRegistry } from "../executors/handler.ts";
@@ -24,6 +26,7 @@ import { ScheduleService } from "../scheduler/schedule-service.ts";
 import type { AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { ClusterStore } from "../store/cluster-store.ts";
+import type { IdentityStore } from "../store/identity-store.ts";
 import type { Store } from "../store/store.ts";
 import { LocalTransport } from "../worker/local-transport.ts";
 import { WorkerLoop } from "../worker/worker-loop.ts";
@@ -51,6 +54,8 @@ export class Runtime {
   readonly engine: Engine;
   readonly cluster: ClusterStore;
   readonly workers: WorkerService;
+  readonly identity: IdentityService;
+  readonly authenticator: Authenticator;
   /** Why a job would wait: no live worker takes its type, queue or constraints (advisory). */
   readonly advisor: PlacementAdvisor;
   /** This node's reader of the change feed: the events API and everything else that follows jobs. */
@@ -76,6 +81,7 @@ export class Runtime {
     bus: EventBus;
     cluster: ClusterStore;
     schedules: ScheduleStore & AlertStore;
+    identity: IdentityStore;
     leaderLock?: LeaderLock;
     clock: Clock;
   }) {
@@ -105,6 +111,32 @@ export class Runtime {
     });
     for (const e of this.#builtins) this.engine.catalog.add(e.type, e.payloadSchema);
     this.workers = new WorkerService(this.engine, o.cluster);
+    this.identity = new IdentityService({
+      store: o.identity,
+      clock: o.clock,
+      accessTokenTtlSec: o.config.accessTokenTtlSec,
+      refreshTokenTtlMs: o.config.refreshTokenTtlMs,
+      loginMaxFailures: o.config.loginMaxFailures,
+      loginLockMs: o.config.loginLockMs,
+    });
+    this.authenticator = new Authenticator(o.identity, o.clock);
+    this.addSingleton(
+      new Retention({
+        prune: (before, limit) => o.identity.pruneAudit(before, limit),
+        clock: o.clock,
+        retentionMs: o.config.auditRetentionMs,
+        onError: (err) => o.logger.error({ err }, "audit log retention failed"),
+      }),
+    );
+    // Sessions past their expiry are dead already; they are kept a day for the audit of a reuse.
+    this.addSingleton(
+      new Retention({
+        prune: (before, limit) => o.identity.pruneSessions(before, limit),
+        clock: o.clock,
+        retentionMs: 86_400_000,
+        onError: (err) => o.logger.error({ err }, "session retention failed"),
+      }),
+    );
     this.engine.setTypeSource(() => this.workers.liveTypes());
     this.advisor = new PlacementAdvisor(async () =>
       (await this.workers.list()).filter((w) => w.status === "active"),
@@ -131,8 +163,8 @@ export class Runtime {
     // other nodes' changes arrive through the feed.
     if (o.store.features.shared) this.engine.followFeed(this.feed);
     this.addSingleton(
-      new FeedRetention({
-        store: o.store,
+      new Retention({
+        prune: (before, limit) => o.store.pruneFeed(before, limit),
         clock: o.clock,
         retentionMs: o.config.feedRetentionMs,
         onError: (err) => o.logger.error({ err }, "change feed retention failed"),

@@ -5,14 +5,21 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { AccessEntry } from "../api/access.ts";
 import { buildApp } from "../api/app.ts";
+import { bearerOf } from "../api/request-guard.ts";
 import { alertRoutes } from "../api/routes/alerts.ts";
+import { apiKeyRoutes } from "../api/routes/api-keys.ts";
+import { auditRoutes } from "../api/routes/audit.ts";
+import { authRoutes } from "../api/routes/auth.ts";
 import { clusterRoutes } from "../api/routes/cluster.ts";
 import { scheduleRoutes } from "../api/routes/schedules.ts";
+import { userRoutes } from "../api/routes/users.ts";
 import { workerRoutes } from "../api/routes/workers.ts";
 import { NodeRegistry } from "../cluster/node-registry.ts";
 import type { Config } from "../config/config.ts";
 import type { Clock } from "../core/clock.ts";
+import { bootstrapAdmin } from "./admin-bootstrap.ts";
 import { Runtime } from "./runtime.ts";
 import { VERSION } from "./version.ts";
 
@@ -27,6 +34,8 @@ export interface ServerOptions {
 export class BosunServer {
   readonly runtime: Runtime;
   readonly app: FastifyInstance;
+  /** Every route with its access rule (the authorization matrix test walks it). */
+  readonly routes: AccessEntry[] = [];
   readonly #state: { ready: boolean };
   #registry: NodeRegistry | null = null;
   #stopping: Promise<void> | null = null;
@@ -46,6 +55,14 @@ export class BosunServer {
     });
     const startedAt = Date.now();
     const state = { ready: false };
+    await bootstrapAdmin({
+      identity: runtime.identity.store,
+      clock: runtime.clock,
+      logger: runtime.logger,
+      dataDir: opts.config.dataDir,
+      password: opts.config.adminPassword,
+    });
+    const routes: AccessEntry[] = [];
     const app = await buildApp(
       {
         engine: runtime.engine,
@@ -66,7 +83,13 @@ export class BosunServer {
         isReady: () => state.ready,
       },
       {
+        authenticate: (request) => runtime.authenticator.authenticate(bearerOf(request)),
+        routeTable: routes,
         extraRoutes: [
+          authRoutes(runtime.identity),
+          userRoutes(runtime.identity),
+          apiKeyRoutes(runtime.identity),
+          auditRoutes(runtime.identity),
           workerRoutes(runtime.workers),
           clusterRoutes(runtime),
           scheduleRoutes(runtime.schedules),
@@ -76,6 +99,7 @@ export class BosunServer {
       },
     );
     const server = new BosunServer(runtime, app, state);
+    server.routes.push(...routes);
     await runtime.recoverOwnJobs();
     await runtime.startLeadership();
     if (opts.localWorkers !== false) await runtime.startPool(opts.config.concurrency);

@@ -86,8 +86,8 @@ export class ScheduleService {
     return s;
   }
 
-  list(limit: number, afterId?: string): Promise<Schedule[]> {
-    return this.#store.list({ limit, afterId });
+  list(limit: number, afterId?: string, owner?: string): Promise<Schedule[]> {
+    return this.#store.list({ limit, afterId, owner });
   }
 
   async update(id: string, patch: SchedulePatch): Promise<Schedule> {

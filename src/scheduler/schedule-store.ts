@@ -33,7 +33,8 @@ export interface ScheduleStore {
   create(s: Schedule): Promise<Schedule>;
   get(id: string): Promise<Schedule | null>;
   /** Ordered by id (time-ordered ids: oldest first), keyset after `afterId`. */
-  list(opts: { limit: number; afterId?: string }): Promise<Schedule[]>;
+  /** `owner`: only that owner's schedules. */
+  list(opts: { limit: number; afterId?: string; owner?: string }): Promise<Schedule[]>;
   /** Schedules the scheduler must plan: not paused. */
   listActive(): Promise<Schedule[]>;
   /** Replaces every field but id and createdAt; SCHEDULE_NOT_FOUND, or INVALID_STATE for a taken name. */

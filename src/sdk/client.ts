@@ -28,13 +28,28 @@ import type {
 } from "./types.ts";
 
 export { BosunApiError, BosunUnreachableError, BosunWaitTimeoutError } from "./errors.ts";
+export {
+  type ApiKeyInfo,
+  type ApiPrincipal,
+  type ApiRole,
+  type ApiSession,
+  type ApiUser,
+  IdentityClient,
+  logIn,
+  refreshSession,
+} from "./identity.ts";
 export type * from "./types.ts";
 
 export interface ClientOptions {
   /** Any server node, e.g. http://127.0.0.1:8080 (http:// is assumed when the scheme is left out). */
   url: string;
-  /** Sent as `Authorization: Bearer <token>`. */
+  /** Sent as `Authorization: Bearer <token>`: an API key (bsn_…) or an access token. */
   token?: string;
+  /**
+   * Where tokens come from when they change (a CLI session): asked before each request, and asked to
+   * renew once when the server answers 401. Takes the place of `token`.
+   */
+  credentials?: Credentials;
   /** Defaults to the global fetch; tests and custom agents pass their own. */
   fetch?: typeof fetch;
   /** Longest wait for one answer (followed logs excepted). Default 30 s: a hung server is not a slow one. */
@@ -45,6 +60,12 @@ export interface WaitOptions {
   /** Give up after this long with BosunWaitTimeoutError (the job keeps running). */
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+export interface Credentials {
+  token(): Promise<string | null>;
+  /** A fresh token after a 401 (refresh, or log in again); null: none, the 401 stands. */
+  renew(): Promise<string | null>;
 }
 
 interface SendOptions {
@@ -69,7 +90,7 @@ const FOLLOW_RETRIES = 5;
 
 export class BosunClient {
   readonly url: string;
-  readonly #token: string | undefined;
+  readonly #credentials: Credentials | null;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
 
@@ -79,7 +100,9 @@ export class BosunClient {
     if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
       throw new TypeError(`Invalid Bosun server URL "${opts.url}": use http://host:port`);
     this.url = url.replace(/\/+$/, "");
-    this.#token = opts.token || undefined;
+    const token = opts.token || null;
+    this.#credentials =
+      opts.credentials ?? (token ? { token: async () => token, renew: async () => null } : null);
     this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
     this.#timeoutMs = opts.requestTimeoutMs ?? 30_000;
   }
@@ -284,13 +307,36 @@ export class BosunClient {
     return (await this.#json<{ items: ApiScheduleRun[] }>("GET", path)).items;
   }
 
+  /** The token this client sends now (null: none), checked against the server first. */
+  async currentToken(): Promise<string | null> {
+    await this.#json("GET", "/api/v1/me");
+    return (await this.#credentials?.token()) ?? null;
+  }
+
+  /** Any API call, for what has no method here (cli/commands and sdk/identity.ts use it). */
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#json<T>(method, path, { body });
+  }
+
   async #send(method: string, path: string, opts: SendOptions = {}): Promise<Response> {
+    const token = (await this.#credentials?.token()) ?? null;
+    try {
+      return await this.#sendWith(token, method, path, opts);
+    } catch (err) {
+      if (!(err instanceof BosunApiError) || err.status !== 401 || !this.#credentials) throw err;
+      const renewed = await this.#credentials.renew();
+      if (renewed === null || renewed === token) throw err;
+      return this.#sendWith(renewed, method, path, opts);
+    }
+  }
+
+  async #sendWith(token: string | null, method: string, path: string, opts: SendOptions): Promise<Response> {
     const headers: Record<string, string> = {
       accept: opts.stream ? "text/plain" : "application/json",
       ...opts.headers,
     };
     if (opts.body !== undefined) headers["content-type"] = "application/json";
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (token) headers.authorization = `Bearer ${token}`;
     const limits = [opts.signal, opts.stream ? undefined : AbortSignal.timeout(this.#timeoutMs)];
     const signal = AbortSignal.any(limits.filter((s): s is AbortSignal => s !== undefined));
     let res: Response;
@@ -312,6 +358,7 @@ export class BosunClient {
   async #json<T>(method: string, path: string, opts: SendOptions = {}): Promise<T> {
     const res = await this.#send(method, path, opts);
     const text = await this.#read(res, () => res.text(), opts.signal);
+    if (res.status === 204) return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch {

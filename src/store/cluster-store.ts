@@ -23,6 +23,8 @@ export interface WorkerRecord {
   version: string | null;
   /** Random id of the worker process that registered last (null: a worker that sends none). */
   instance: string | null;
+  /** The credential (API key or user) that registered it: only that one speaks for this worker id. */
+  principal: string | null;
   registeredAt: number;
   lastSeenAt: number;
 }
@@ -48,12 +50,15 @@ export interface ClusterStore {
 
   /**
    * Registers a worker or updates its registration. `previousInstance` is the instance stored before this
-   * call (null when the worker is new or sent none), read in the same statement so that two
-   * registrations cannot both miss a change of process.
+   * call (null when the worker is new or sent none), read in the same transaction so that two
+   * registrations cannot both miss a change of process. `taken`: the id belongs to a live worker of
+   * another principal, and nothing changed.
    */
   upsertWorker(
     w: Omit<WorkerRecord, "draining" | "registeredAt">,
-  ): Promise<{ worker: WorkerRecord; previousInstance: string | null }>;
+    /** An id registered by another principal is taken over only when not seen since this time. */
+    takeoverBefore: number,
+  ): Promise<{ worker: WorkerRecord; previousInstance: string | null } | { taken: true }>;
   /** Heartbeat of a worker; null when it is not registered (it must register again). */
   touchWorker(id: string, running: number, now: number): Promise<WorkerRecord | null>;
   getWorker(id: string): Promise<WorkerRecord | null>;

@@ -34,9 +34,14 @@ export const decodeWorker = (r: Row, json: JsonColumn): WorkerRecord => ({
   draining: bool(r.draining),
   version: str(r.version),
   instance: str(r.instance),
+  principal: str(r.principal),
   registeredAt: Number(r.registered_at),
   lastSeenAt: Number(r.last_seen_at),
 });
+
+/** A worker id is another principal's while that principal's worker is alive (seen since `takeoverBefore`). */
+export const isTaken = (before: Row, principal: string | null, takeoverBefore: number): boolean =>
+  before.principal != null && before.principal !== principal && Number(before.last_seen_at) >= takeoverBefore;
 
 export const decodeSchedule = (r: Row, json: JsonColumn): Schedule => ({
   id: r.id as string,

@@ -7,13 +7,16 @@
 import type { Logger } from "pino";
 import type { Claim } from "../core/job.ts";
 import { sleep } from "../core/sleep.ts";
+import type { Credentials } from "../sdk/client.ts";
 import type { CompleteInput, FailInput, LeaseId, LeaseRef, LogChunk } from "../store/store.ts";
 import type { PollArgs, WorkerIdentity, WorkerTransport } from "./transport.ts";
 
 export interface HttpTransportOptions {
   /** One server URL, or several separated by commas: on a network error the worker moves to the next. */
   server: string;
+  /** A worker key (bsn_…); or `credentials`, which can renew (the zero-set-up local admin session). */
   token?: string;
+  credentials?: Credentials;
   logger: Logger;
   version?: string;
   /** Reports wait at most this long to be batched with others (ms). */
@@ -87,8 +90,20 @@ export class HttpTransport implements WorkerTransport {
   }
 
   async #call<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const token = this.#o.token ?? (await this.#o.credentials?.token()) ?? null;
+    try {
+      return await this.#callWith<T>(token, path, body, signal);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 401 || !this.#o.credentials) throw err;
+      const renewed = await this.#o.credentials.renew();
+      if (renewed === null || renewed === token) throw err;
+      return this.#callWith<T>(renewed, path, body, signal);
+    }
+  }
+
+  async #callWith<T>(token: string | null, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
     const headers: Record<string, string> = { "content-type": "application/json" };
-    if (this.#o.token) headers.authorization = `Bearer ${this.#o.token}`;
+    if (token) headers.authorization = `Bearer ${token}`;
     let res: Response;
     try {
       res = await fetch(`${this.#bases[this.#current]}${path}`, {
@@ -285,6 +300,13 @@ export class HttpTransport implements WorkerTransport {
         if (stale.length > 0)
           this.#o.logger.warn({ stale }, "reports for leases this worker no longer held were ignored");
       } catch (err) {
+        // The server applied the rest and refused only reports for jobs another worker now runs (this
+        // worker lost them: a lease that ran out, a job claimed again): delivered, nothing to retry.
+        if (err instanceof HttpError && err.status === 409 && err.code === "LEASE_LOST") {
+          this.#failures = 0;
+          this.#o.logger.warn({ err: err.message }, "reports for jobs another worker now holds were refused");
+          return;
+        }
         // Put the batch back in front of anything newer, and try again later.
         this.#failures++;
         const newer = this.#outbox;

@@ -3,6 +3,7 @@
  * serialisation, no sockets — but through the same protocol as a remote worker (registration, drain,
  * heartbeats), so the local pool shows up in GET /api/v1/workers and can be drained like any other.
  */
+import { SYSTEM_PRINCIPAL } from "../auth/principal.ts";
 import { Batcher } from "../core/batcher.ts";
 import type { Claim } from "../core/job.ts";
 import { sleep } from "../core/sleep.ts";
@@ -41,20 +42,23 @@ export class LocalTransport implements WorkerTransport {
 
   async register(identity: WorkerIdentity): Promise<{ heartbeatMs: number }> {
     this.#identity = identity;
-    await this.#workers.register({
-      id: identity.workerId,
-      labels: identity.labels,
-      capacity: identity.capacity,
-      types: identity.types,
-      queues: identity.queues,
-      version: null,
-      instance: identity.instance ?? null,
-    });
+    await this.#workers.register(
+      {
+        id: identity.workerId,
+        labels: identity.labels,
+        capacity: identity.capacity,
+        types: identity.types,
+        queues: identity.queues,
+        version: null,
+        instance: identity.instance ?? null,
+      },
+      SYSTEM_PRINCIPAL,
+    );
     return { heartbeatMs: this.#workers.heartbeatMs };
   }
 
   async poll(args: PollArgs): Promise<Claim[]> {
-    const { jobs, drain } = await this.#workers.poll(this.#identity!.workerId, args);
+    const { jobs, drain } = await this.#workers.poll(this.#identity!.workerId, args, SYSTEM_PRINCIPAL);
     // A drained pool idles instead of spinning; the heartbeat keeps its registration fresh.
     if (drain) await sleep(Math.min(args.waitMs, 1000), args.signal);
     return jobs;
@@ -103,7 +107,12 @@ export class LocalTransport implements WorkerTransport {
   // The running count is the leases renewed here (running and prefetched, as a remote worker counts
   // them): the count of the last poll is stale once a full pool stops polling.
   async heartbeat(leases: LeaseId[]): Promise<string[]> {
-    const { abort } = await this.#workers.heartbeat(this.#identity!.workerId, leases, leases.length);
+    const { abort } = await this.#workers.heartbeat(
+      this.#identity!.workerId,
+      leases,
+      leases.length,
+      SYSTEM_PRINCIPAL,
+    );
     return abort;
   }
 

@@ -8,6 +8,7 @@ import { api, type BosunProcess, startBosun, waitDone as waitJob } from "../help
 
 const waitDone = (url: string, id: string, timeoutMs?: number) => waitJob<Job>(url, id, timeoutMs);
 
+import { authedFetch } from "../helpers/auth.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 
 type Job = {
@@ -154,7 +155,7 @@ describe("bosun start (concurrency 1)", () => {
     assert.equal(doc.status, 200);
     assert.ok(doc.body.paths["/api/v1/jobs"]);
     assert.ok(doc.body.paths["/api/v1/jobs/{id}/attempts"]);
-    const docs = await fetch(`${bosun.url}/docs/`);
+    const docs = await authedFetch(`${bosun.url}/docs/`);
     assert.equal(docs.status, 200);
   });
 });

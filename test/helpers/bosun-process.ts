@@ -5,6 +5,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import {
+  adminToken,
+  forgetToken,
+  isTestServer,
+  registerServer,
+  TEST_ADMIN_PASSWORD,
+  workerKey,
+} from "./auth.ts";
 import { waitUntil } from "./wait.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -25,9 +33,21 @@ export async function startBosun(
   opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; readyLine?: string } = {},
 ): Promise<BosunProcess> {
   const readyLine = opts.readyLine ?? "Bosun is up";
+  // A worker of a test server gets a worker key of it, as an operator would hand one out.
+  const server = args[0] === "worker" ? args[args.indexOf("--server") + 1] : undefined;
+  const key =
+    server && isTestServer(server) && !args.includes("--token") && opts.env?.BOSUN_WORKER_TOKEN === undefined
+      ? { BOSUN_WORKER_TOKEN: await workerKey(server.split(",")[0]!) }
+      : {};
   const proc = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: { ...process.env, BOSUN_LOG_LEVEL: "info", ...opts.env },
+    env: {
+      ...process.env,
+      BOSUN_LOG_LEVEL: "info",
+      BOSUN_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+      ...key,
+      ...opts.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
@@ -58,6 +78,7 @@ export async function startBosun(
       reject(new Error(`bosun exited (${code}) before it was up:\n${lines.join("\n")}`));
     });
   });
+  if (url) registerServer(url);
   return {
     url,
     proc,
@@ -70,13 +91,37 @@ export async function startBosun(
   };
 }
 
-/** JSON over real HTTP. */
+/**
+ * JSON over real HTTP, as the server's admin unless `headers` carry their own Authorization (NO_AUTH:
+ * none at all).
+ */
 export async function api<T = Record<string, unknown>>(
   base: string,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; text: string }> {
+  const send = async (fresh: boolean) => {
+    const h = { ...headers };
+    if (h.authorization === undefined && isTestServer(base)) {
+      if (fresh) forgetToken(base);
+      h.authorization = `Bearer ${await adminToken(base)}`;
+    } else if (h.authorization === "") delete h.authorization;
+    return request<T>(base, method, path, body, h);
+  };
+  const first = await send(false);
+  // A token of a server that was replaced on the same port: log in again, once.
+  if (first.status === 401 && headers.authorization === undefined && isTestServer(base)) return send(true);
+  return first;
+}
+
+async function request<T>(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
 ): Promise<{ status: number; body: T; text: string }> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {

@@ -1,7 +1,11 @@
 /**
  * Clients of GET /api/v1/events for tests, written against the wire format (not the SDK's parser): an SSE
  * reader over fetch and a WebSocket reader (Node's global WebSocket), both collecting parsed messages.
+ * Both connect as the server's admin: SSE with its Authorization header, the WebSocket with the bearer
+ * subprotocol a browser would use.
  */
+import { adminToken, authedFetch } from "./auth.ts";
+
 export interface EventMessage {
   kind: string;
   seq?: number;
@@ -34,7 +38,7 @@ export async function sse(
   headers: Record<string, string> = {},
 ): Promise<Collected & { status: number; body?: string }> {
   const abort = new AbortController();
-  const res = await fetch(`${base}/api/v1/events${query ? `?${query}` : ""}`, {
+  const res = await authedFetch(`${base}/api/v1/events${query ? `?${query}` : ""}`, {
     headers: { accept: "text/event-stream", ...headers },
     signal: abort.signal,
   });
@@ -83,8 +87,12 @@ export async function sse(
   };
 }
 
-export async function ws(base: string, query: string): Promise<Collected> {
-  const socket = new WebSocket(`${base.replace(/^http/, "ws")}/api/v1/events${query ? `?${query}` : ""}`);
+export async function ws(base: string, query: string, token?: string | null): Promise<Collected> {
+  const bearer = token === undefined ? await adminToken(base) : token;
+  const socket = new WebSocket(
+    `${base.replace(/^http/, "ws")}/api/v1/events${query ? `?${query}` : ""}`,
+    bearer ? ["bosun.events", `bosun.bearer.${bearer}`] : [],
+  );
   const messages: EventMessage[] = [];
   const out: Collected = {
     messages,

@@ -8,6 +8,7 @@ import { builtinExecutors } from "../../src/executors/registry.ts";
 import { BosunServer } from "../../src/runtime/server.ts";
 import { HttpTransport } from "../../src/worker/http-transport.ts";
 import { WorkerLoop } from "../../src/worker/worker-loop.ts";
+import { adminToken, forgetToken, registerServer, TEST_ADMIN_PASSWORD, workerKey } from "./auth.ts";
 import { tempDir } from "./wait.ts";
 
 export const quietLogger = () => pino({ level: process.env.BOSUN_TEST_VERBOSE ? "debug" : "silent" });
@@ -16,9 +17,17 @@ export async function startServer(flags: Partial<Record<keyof Config, unknown>> 
   const dir = await tempDir();
   const config = loadConfig({
     env: {},
-    flags: { port: 0, dataDir: dir.path, concurrency: 0, logLevel: "silent", ...flags },
+    flags: {
+      port: 0,
+      dataDir: dir.path,
+      concurrency: 0,
+      logLevel: "silent",
+      adminPassword: TEST_ADMIN_PASSWORD,
+      ...flags,
+    },
   });
   const server = await BosunServer.start({ config, logger: quietLogger() });
+  registerServer(server.url);
   return {
     server,
     url: server.url,
@@ -52,7 +61,24 @@ export async function startWorker(opts: {
   const executors = new Map<string, Executor>();
   for (const e of [...builtinExecutors({}), ...registry.executors()]) executors.set(e.type, e);
   const dir = await tempDir("bosun-worker-");
-  const transport = new HttpTransport({ server: opts.server, logger: quietLogger() });
+  // A server that is not up yet (noWait) cannot make a key: such a worker speaks as the admin, whose
+  // token the transport fetches when it first calls.
+  const first = opts.server.split(",")[0]!;
+  const token = opts.noWait ? undefined : await workerKey(first);
+  const transport = new HttpTransport({
+    server: opts.server,
+    token,
+    credentials: token
+      ? undefined
+      : {
+          token: () => adminToken(first),
+          renew: () => {
+            forgetToken(first);
+            return adminToken(first);
+          },
+        },
+    logger: quietLogger(),
+  });
   const loop = new WorkerLoop({
     identity: {
       workerId: opts.id,

@@ -1,6 +1,7 @@
 /** The REST API over a real socket with an in-process server on SQLite. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { authedFetch } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { waitUntil } from "../helpers/wait.ts";
@@ -103,7 +104,7 @@ describe("REST API", () => {
       payload: { command: "for i in 1 2 3; do echo line-$i; sleep 0.2; done" },
     });
     const started = Date.now();
-    const res = await fetch(`${s.url}/api/v1/jobs/${job.id}/logs?follow=true`);
+    const res = await authedFetch(`${s.url}/api/v1/jobs/${job.id}/logs?follow=true`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
     const text = await res.text();
@@ -132,7 +133,7 @@ describe("REST API", () => {
     );
     assert.equal(light.body.counts, undefined);
     assert.equal(light.body.throughput.finishedTotal, m.body.throughput.finishedTotal);
-    const prom = await fetch(`${s.url}/metrics`);
+    const prom = await authedFetch(`${s.url}/metrics`);
     const text = await prom.text();
     assert.match(text, /bosun_jobs\{status="completed",queue="paging"\} 5/);
     assert.match(text, new RegExp(`bosun_jobs_finished_total ${m.body.throughput.finishedTotal}\\b`));

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BosunApiError, BosunClient } from "../../src/sdk/client.ts";
 import type { ApiJobEvent } from "../../src/sdk/types.ts";
+import { adminToken } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { runCli } from "../helpers/cli.ts";
 import { startServer } from "../helpers/in-process.ts";
@@ -62,7 +63,7 @@ describe("events clients: SDK and CLI", () => {
       });
       return new Response(body, { status: res.status, headers: res.headers });
     };
-    const client = new BosunClient({ url: s.url, fetch: cutting });
+    const client = new BosunClient({ url: s.url, fetch: cutting, token: await adminToken(s.url) });
     const abort = new AbortController();
     const got: ApiJobEvent[] = [];
     // From the feed's end as it is now: the changes below are made after it, whenever the stream opens.
@@ -94,7 +95,7 @@ describe("events clients: SDK and CLI", () => {
 
   it("events({follow: false}) ends after the retained changes; an expired cursor is 410", async () => {
     await enqueueLater(s.url, "sdk-past", 5);
-    const client = new BosunClient({ url: s.url });
+    const client = new BosunClient({ url: s.url, token: await adminToken(s.url) });
     const past: number[] = [];
     for await (const e of client.events({ since: 0, queue: "sdk-past", follow: false }))
       if (e.kind === "job") past.push(e.seq);

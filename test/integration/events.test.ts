@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
+import { adminToken } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { type EventMessage, sse, ws } from "../helpers/event-client.ts";
 import { startServer, startWorker } from "../helpers/in-process.ts";
@@ -172,7 +173,7 @@ describe("live events API (SQLite)", () => {
     const client = net.connect(Number(url.port), url.hostname);
     await new Promise((r) => client.once("connect", r));
     client.write(
-      `GET /api/v1/events?queue=slow HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\n\r\n`,
+      `GET /api/v1/events?queue=slow HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\nauthorization: Bearer ${await adminToken(s.url)}\r\n\r\n`,
     );
     // Never read: the kernel's buffers fill, then the server's.
     client.pause();

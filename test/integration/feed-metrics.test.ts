@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { authedFetch } from "../helpers/auth.ts";
 import { api, waitDone } from "../helpers/bosun-process.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { freshSchema } from "../helpers/pg.ts";
@@ -59,11 +60,11 @@ describe("metrics counters from the change feed (2 PostgreSQL nodes)", () => {
       1,
     );
 
-    const text = await (await fetch(`${b.url}/metrics`)).text();
+    const text = await (await authedFetch(`${b.url}/metrics`)).text();
     assert.match(text, /bosun_job_changes_total\{event="complete",queue="counted"\} 3\b/);
     assert.match(text, /bosun_job_attempt_failures_total\{code="EXIT_NONZERO"\} 1\b/);
     // A second scrape adds nothing that did not happen.
-    const again = await (await fetch(`${b.url}/metrics`)).text();
+    const again = await (await authedFetch(`${b.url}/metrics`)).text();
     assert.match(again, /bosun_job_changes_total\{event="complete",queue="counted"\} 3\b/);
   });
 });

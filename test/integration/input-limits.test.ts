@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { authedFetch } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { freshSchema } from "../helpers/pg.ts";
@@ -28,7 +29,7 @@ async function raw(
   body: string,
   contentType = "application/json",
 ) {
-  const res = await fetch(`${url}${path}`, { method, headers: { "content-type": contentType }, body });
+  const res = await authedFetch(`${url}${path}`, { method, headers: { "content-type": contentType }, body });
   const text = await res.text();
   return { status: res.status, text, body: text ? JSON.parse(text) : undefined };
 }

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { authedFetch } from "../helpers/auth.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { httpTarget } from "../helpers/http-target.ts";
 import { startServer } from "../helpers/in-process.ts";
@@ -69,7 +70,7 @@ describe("schedules", () => {
       }>(s.url, "GET", "/api/v1/metrics");
       assert.ok(m.body.extra.scheduleDriftMs.enqueue.count >= 9);
       assert.ok(m.body.extra.scheduleDriftMs.start.p99 <= 50);
-      const prom = await (await fetch(`${s.url}/metrics`)).text();
+      const prom = await (await authedFetch(`${s.url}/metrics`)).text();
       assert.match(prom, /bosun_metric\{name="scheduleDriftMs_enqueue_p99"\}/);
     } finally {
       await target.close();

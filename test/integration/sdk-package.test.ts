@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Bosun } from "bosun";
 import { BosunClient } from "bosun/client";
+import { adminToken } from "../helpers/auth.ts";
 import { startServer } from "../helpers/in-process.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 
@@ -76,7 +77,7 @@ describe("bosun package", () => {
   it("drives a remote server with the typed client", async () => {
     const s = await startServer({ concurrency: 1 });
     try {
-      const client = new BosunClient({ url: s.url });
+      const client = new BosunClient({ url: s.url, token: await adminToken(s.url) });
       const job = await client.submit({ type: "shell", payload: { command: "echo typed" } });
       const done = await client.wait(job.id, { timeoutMs: 10_000 });
       assert.equal(done.status, "completed");

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { BosunClient } from "../../src/sdk/client.ts";
+import { logIn } from "../../src/sdk/identity.ts";
 import { tempDir } from "../helpers/wait.ts";
 import { cleanEnv, npm, ROOT, sh } from "./npm.ts";
 
@@ -148,7 +149,10 @@ describe("the packed package, installed in a fresh project", () => {
     );
     try {
       const url = await upAt(proc);
-      const client = new BosunClient({ url });
+      // Zero set-up: the first start made the admin user and left its password in the data folder.
+      const password = (await readFile(join(app, "data/admin-password"), "utf8")).trim();
+      const { accessToken } = await logIn(url, "admin", password);
+      const client = new BosunClient({ url, token: accessToken });
       const job = await client.submit({ type: "shell", payload: { command: "echo from the package" } });
       const done = await client.wait(job.id, { timeoutMs: 30_000 });
       assert.equal(done.status, "completed");

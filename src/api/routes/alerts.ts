@@ -44,6 +44,7 @@ export const alertRoutes =
     app.get(
       "/alerts",
       {
+        config: { access: { resource: "job", verb: "read" } },
         schema: {
           operationId: "listAlerts",
           tags: ["schedules"],

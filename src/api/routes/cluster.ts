@@ -11,6 +11,7 @@ export const clusterRoutes =
     app.get(
       "/cluster",
       {
+        config: { access: { resource: "node", verb: "read" } },
         schema: {
           operationId: "getCluster",
           tags: ["cluster"],

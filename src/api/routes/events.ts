@@ -4,9 +4,13 @@
  * feed, so jobs submitted to and run by other nodes show up too. What a stream holds and how it ends is in
  * events/event-stream.ts; the two transports are events/sse-sink.ts and events/ws-sink.ts.
  */
+
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { listFilter } from "../../auth/policy.ts";
+import type { Principal } from "../../auth/principal.ts";
 import { BosunError } from "../../core/errors.ts";
+import { JobAccess } from "../../engine/job-access.ts";
 import type { ApiContext } from "../context.ts";
 import { EventStream, HEARTBEAT_MS, MAX_BUFFERED } from "../events/event-stream.ts";
 import {
@@ -36,15 +40,31 @@ export const eventRoutes =
       bus: ctx.engine.bus,
       onError: (err: unknown) => ctx.logger.error({ err }, "event stream failed"),
     };
-    const streamFor = (query: EventsQueryValue, lastEventId: string | string[] | undefined) =>
-      new EventStream(
+    /**
+     * The caller sees the changes of the jobs it may read (auth/policy.ts): a member its own, whatever
+     * owner= it asks for. A job named for its log must be one it may read (else 404, as for GET /jobs/:id).
+     */
+    const streamFor = async (
+      principal: Principal,
+      query: EventsQueryValue,
+      lastEventId: string | string[] | undefined,
+    ) => {
+      const filter = listFilter(principal, "event");
+      if (!filter) throw new BosunError("FORBIDDEN", `The ${principal.role} role may not read events`);
+      if (query.jobId !== undefined && (query.logs || query.progress))
+        await new JobAccess(ctx.engine, principal).requireLogs(query.jobId);
+      const req = parseEventsRequest(query, typeof lastEventId === "string" ? lastEventId : undefined);
+      const owner = filter.owner;
+      return new EventStream(
         deps,
-        parseEventsRequest(query, typeof lastEventId === "string" ? lastEventId : undefined),
+        owner === undefined ? req : { ...req, match: (e) => e.owner === owner && req.match(e) },
       );
+    };
 
     app.route({
       method: "GET",
       url: "/events",
+      config: { access: { resource: "event", verb: "read" } },
       schema: {
         operationId: "streamEvents",
         tags: ["jobs"],
@@ -71,7 +91,7 @@ export const eventRoutes =
         },
       },
       handler: async (request, reply) => {
-        const stream = streamFor(request.query, request.headers["last-event-id"]);
+        const stream = await streamFor(request.principal, request.query, request.headers["last-event-id"]);
         // Before the 200: an unknown job or an expired cursor is still an HTTP error with its body.
         await stream.open();
         reply.hijack();
@@ -81,7 +101,7 @@ export const eventRoutes =
         const sink = new WsSink(socket);
         // A browser's WebSocket cannot read an HTTP status: refusals are an error message and a close code.
         try {
-          const stream = streamFor(request.query as EventsQueryValue, undefined);
+          const stream = await streamFor(request.principal, request.query as EventsQueryValue, undefined);
           await stream.open();
           stream.run(sink);
         } catch (err) {

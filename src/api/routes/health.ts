@@ -10,6 +10,7 @@ export const healthRoutes =
     app.get(
       "/health",
       {
+        config: { access: "public" },
         schema: {
           operationId: "getHealth",
           tags: ["system"],
@@ -25,6 +26,7 @@ export const healthRoutes =
     app.get(
       "/ready",
       {
+        config: { access: "public" },
         schema: {
           operationId: "getReadiness",
           tags: ["system"],

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { isTerminal } from "../../core/job.ts";
 import type { Engine } from "../../engine/engine.ts";
+import { JobAccess } from "../../engine/job-access.ts";
 import type { ApiContext } from "../context.ts";
 import { errors, IdParams } from "../schemas.ts";
 
@@ -59,6 +60,7 @@ export const jobLogRoutes =
     app.get(
       "/jobs/:id/logs",
       {
+        config: { access: { resource: "job", verb: "read" } },
         schema: {
           operationId: "getJobLogs",
           tags: ["jobs"],
@@ -68,12 +70,12 @@ export const jobLogRoutes =
           produces: ["text/plain"],
           response: {
             200: Type.String({ description: "The log's lines, in the order they were written" }),
-            ...errors(404),
+            ...errors(403, 404),
           },
         },
       },
       async (request, reply) => {
-        await ctx.engine.get(request.params.id);
+        await new JobAccess(ctx.engine, request.principal).requireLogs(request.params.id);
         const abort = new AbortController();
         reply.raw.on("close", () => abort.abort());
         const stream = Readable.from(

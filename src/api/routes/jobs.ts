@@ -1,8 +1,10 @@
 /** /api/v1/jobs: create (one or a batch), read, list, attempts, cancel, retry. */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { BosunError } from "../../core/errors.ts";
 import { JOB_STATUSES, type Job, type JobStatus } from "../../core/job.ts";
+import { JobAccess } from "../../engine/job-access.ts";
 import { JobInputSchema } from "../../engine/job-input.ts";
 import type { ApiContext } from "../context.ts";
 import { AttemptView, errors, IdParams, JobStatusSchema, JobView, JobWarning } from "../schemas.ts";
@@ -43,6 +45,7 @@ export const jobRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
   async (app) => {
     const { engine } = ctx;
+    const jobs = (request: FastifyRequest) => new JobAccess(engine, request.principal);
 
     /** Advisory: the jobs that wait for a worker (queued or scheduled) and that no live worker takes. */
     const warnings = async (jobs: Job[]) => {
@@ -54,6 +57,7 @@ export const jobRoutes =
     app.post(
       "/jobs",
       {
+        config: { access: { resource: "job", verb: "create" } },
         schema: {
           operationId: "createJob",
           tags: ["jobs"],
@@ -65,7 +69,7 @@ export const jobRoutes =
         },
       },
       async (request, reply) => {
-        const [outcome] = await engine.enqueue([request.body], { owner: request.principal.id });
+        const [outcome] = await jobs(request).enqueue([request.body]);
         return reply
           .status(outcome!.created ? 201 : 200)
           .send({ job: jobView(outcome!.job), warnings: await warnings([outcome!.job]) });
@@ -75,6 +79,7 @@ export const jobRoutes =
     app.post(
       "/jobs/batch",
       {
+        config: { access: { resource: "job", verb: "create" } },
         schema: {
           operationId: "createJobs",
           tags: ["jobs"],
@@ -90,15 +95,16 @@ export const jobRoutes =
         },
       },
       async (request, reply) => {
-        const outcomes = await engine.enqueue(request.body.jobs, { owner: request.principal.id });
-        const jobs = outcomes.map((o) => o.job);
-        return reply.status(201).send({ jobs: jobs.map(jobView), warnings: await warnings(jobs) });
+        const outcomes = await jobs(request).enqueue(request.body.jobs);
+        const created = outcomes.map((o) => o.job);
+        return reply.status(201).send({ jobs: created.map(jobView), warnings: await warnings(created) });
       },
     );
 
     app.get(
       "/jobs",
       {
+        config: { access: { resource: "job", verb: "read" } },
         schema: {
           operationId: "listJobs",
           tags: ["jobs"],
@@ -116,7 +122,7 @@ export const jobRoutes =
       async (request) => {
         const q = request.query;
         const limit = q.limit ?? 50;
-        const jobs = await engine.list({
+        const page = await jobs(request).list({
           status: parseStatuses(q.status),
           queue: q.queue,
           type: q.type,
@@ -124,10 +130,10 @@ export const jobRoutes =
           beforeSeq: q.cursor === undefined ? undefined : Number(q.cursor),
           limit,
         });
-        const last = jobs.at(-1);
+        const last = page.at(-1);
         return {
-          items: jobs.map(jobView),
-          nextCursor: jobs.length === limit && last ? String(last.seq) : null,
+          items: page.map(jobView),
+          nextCursor: page.length === limit && last ? String(last.seq) : null,
         };
       },
     );
@@ -135,6 +141,7 @@ export const jobRoutes =
     app.get(
       "/jobs/:id",
       {
+        config: { access: { resource: "job", verb: "read" } },
         schema: {
           operationId: "getJob",
           tags: ["jobs"],
@@ -144,7 +151,7 @@ export const jobRoutes =
         },
       },
       async (request) => {
-        const job = await engine.get(request.params.id);
+        const job = await jobs(request).get(request.params.id);
         const [waiting] = job.status === "queued" ? await ctx.advisor.explain([job]) : [null];
         return { job: { ...jobView(job), waiting: waiting ?? null } };
       },
@@ -153,6 +160,7 @@ export const jobRoutes =
     app.get(
       "/jobs/:id/attempts",
       {
+        config: { access: { resource: "job", verb: "read" } },
         schema: {
           operationId: "listJobAttempts",
           tags: ["jobs"],
@@ -162,8 +170,7 @@ export const jobRoutes =
         },
       },
       async (request) => {
-        await engine.get(request.params.id);
-        const attempts = await engine.store.listAttempts(request.params.id);
+        const attempts = await jobs(request).attempts(request.params.id);
         return { items: attempts.map(attemptView) };
       },
     );
@@ -172,6 +179,7 @@ export const jobRoutes =
       app.post(
         `/jobs/:id/${verb}`,
         {
+          config: { access: { resource: "job", verb: "act" } },
           schema: {
             operationId: `${verb}Job`,
             tags: ["jobs"],
@@ -183,7 +191,7 @@ export const jobRoutes =
             response: { 200: JobBody, ...errors(404, 409, 413) },
           },
         },
-        async (request) => ({ job: jobView(await engine[verb](request.params.id)) }),
+        async (request) => ({ job: jobView(await jobs(request)[verb](request.params.id)) }),
       );
     }
   };

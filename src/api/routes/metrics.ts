@@ -92,6 +92,7 @@ export const metricsRoutes =
     app.get(
       "/api/v1/metrics",
       {
+        config: { access: { resource: "metrics", verb: "read" } },
         schema: {
           operationId: "getMetrics",
           tags: ["system"],
@@ -174,6 +175,7 @@ export const metricsRoutes =
     app.get(
       "/metrics",
       {
+        config: { access: ctx.config.metricsPublic ? "public" : { resource: "metrics", verb: "read" } },
         schema: {
           operationId: "getPrometheusMetrics",
           tags: ["system"],

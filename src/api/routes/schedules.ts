@@ -1,7 +1,9 @@
 /** /api/v1/schedules: cron schedules as a resource and their runs (seed 002's execution history). */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { type Schedule, ScheduleInputSchema, SchedulePatchSchema } from "../../scheduler/schedule.ts";
+import { ScheduleAccess } from "../../scheduler/schedule-access.ts";
 import type { ScheduleService } from "../../scheduler/schedule-service.ts";
 import type { ScheduleRun } from "../../scheduler/schedule-store.ts";
 import { errors, IdParams, JobErrorSchema } from "../schemas.ts";
@@ -89,11 +91,13 @@ export const scheduleRoutes =
   (schedules: ScheduleService): FastifyPluginAsyncTypebox =>
   async (app) => {
     const view = (s: Schedule) => scheduleView(s, schedules.nextRuns(s));
+    const own = (request: FastifyRequest) => new ScheduleAccess(schedules, request.principal);
     const tags = ["schedules"];
 
     app.post(
       "/schedules",
       {
+        config: { access: { resource: "schedule", verb: "create" } },
         schema: {
           operationId: "createSchedule",
           tags,
@@ -103,14 +107,13 @@ export const scheduleRoutes =
         },
       },
       async (request, reply) =>
-        reply
-          .status(201)
-          .send({ schedule: view(await schedules.create(request.body, request.principal.id)) }),
+        reply.status(201).send({ schedule: view(await own(request).create(request.body)) }),
     );
 
     app.get(
       "/schedules",
       {
+        config: { access: { resource: "schedule", verb: "read" } },
         schema: {
           operationId: "listSchedules",
           tags,
@@ -129,7 +132,7 @@ export const scheduleRoutes =
       },
       async (request) => {
         const limit = request.query.limit ?? 100;
-        const items = await schedules.list(limit, request.query.cursor);
+        const items = await own(request).list(limit, request.query.cursor);
         return { items: items.map(view), nextCursor: items.length === limit ? items.at(-1)!.id : null };
       },
     );
@@ -137,6 +140,7 @@ export const scheduleRoutes =
     app.get(
       "/schedules/:id",
       {
+        config: { access: { resource: "schedule", verb: "read" } },
         schema: {
           operationId: "getSchedule",
           tags,
@@ -145,12 +149,13 @@ export const scheduleRoutes =
           response: { 200: One, ...errors(404) },
         },
       },
-      async (request) => ({ schedule: view(await schedules.get(request.params.id)) }),
+      async (request) => ({ schedule: view(await own(request).get(request.params.id)) }),
     );
 
     app.patch(
       "/schedules/:id",
       {
+        config: { access: { resource: "schedule", verb: "update" } },
         schema: {
           operationId: "updateSchedule",
           tags,
@@ -160,12 +165,13 @@ export const scheduleRoutes =
           response: { 200: One, ...errors(400, 404, 409, 413, 415) },
         },
       },
-      async (request) => ({ schedule: view(await schedules.update(request.params.id, request.body)) }),
+      async (request) => ({ schedule: view(await own(request).update(request.params.id, request.body)) }),
     );
 
     app.delete(
       "/schedules/:id",
       {
+        config: { access: { resource: "schedule", verb: "delete" } },
         schema: {
           operationId: "deleteSchedule",
           tags,
@@ -175,7 +181,7 @@ export const scheduleRoutes =
         },
       },
       async (request, reply) => {
-        await schedules.delete(request.params.id);
+        await own(request).delete(request.params.id);
         return reply.status(204).send(null);
       },
     );
@@ -184,6 +190,7 @@ export const scheduleRoutes =
       app.post(
         `/schedules/:id/${verb}`,
         {
+          config: { access: { resource: "schedule", verb: "act" } },
           schema: {
             operationId: `${verb}Schedule`,
             tags,
@@ -196,7 +203,7 @@ export const scheduleRoutes =
           },
         },
         async (request) => ({
-          schedule: view(await schedules.setPaused(request.params.id, verb === "pause")),
+          schedule: view(await own(request).setPaused(request.params.id, verb === "pause")),
         }),
       );
     }
@@ -204,6 +211,7 @@ export const scheduleRoutes =
     app.post(
       "/schedules/:id/trigger",
       {
+        config: { access: { resource: "schedule", verb: "act" } },
         schema: {
           operationId: "triggerSchedule",
           tags,
@@ -213,12 +221,13 @@ export const scheduleRoutes =
         },
       },
       async (request, reply) =>
-        reply.status(201).send({ job: jobView(await schedules.trigger(request.params.id)) }),
+        reply.status(201).send({ job: jobView(await own(request).trigger(request.params.id)) }),
     );
 
     app.get(
       "/schedules/:id/runs",
       {
+        config: { access: { resource: "schedule", verb: "read" } },
         schema: {
           operationId: "listScheduleRuns",
           tags,
@@ -239,7 +248,7 @@ export const scheduleRoutes =
       },
       async (request) => {
         const limit = request.query.limit ?? 50;
-        const runs = await schedules.runs(request.params.id, {
+        const runs = await own(request).runs(request.params.id, {
           limit,
           beforeSeq: request.query.cursor === undefined ? undefined : Number(request.query.cursor),
         });

@@ -83,6 +83,7 @@ export const workerRoutes =
     app.get(
       "/workers",
       {
+        config: { access: { resource: "worker", verb: "read" } },
         schema: {
           operationId: "listWorkers",
           tags: ["workers"],
@@ -96,6 +97,7 @@ export const workerRoutes =
     app.post(
       "/workers/:id/drain",
       {
+        config: { access: { resource: "worker", verb: "act" } },
         schema: {
           operationId: "drainWorker",
           tags: ["workers"],
@@ -115,6 +117,7 @@ export const workerRoutes =
     app.post(
       "/workers/register",
       {
+        config: { access: { resource: "workerProtocol", verb: "act" } },
         schema: {
           operationId: "registerWorker",
           tags: ["worker protocol"],
@@ -151,16 +154,19 @@ export const workerRoutes =
       },
       async (request) => {
         const b = request.body;
-        const record = await workers.register({
-          id: b.id,
-          labels: b.labels ?? {},
-          capacity: b.capacity,
-          types: b.types,
-          queues: b.queues ?? null,
-          version: b.version ?? null,
-          running: b.running ?? 0,
-          instance: b.instance ?? null,
-        });
+        const record = await workers.register(
+          {
+            id: b.id,
+            labels: b.labels ?? {},
+            capacity: b.capacity,
+            types: b.types,
+            queues: b.queues ?? null,
+            version: b.version ?? null,
+            running: b.running ?? 0,
+            instance: b.instance ?? null,
+          },
+          request.principal,
+        );
         return {
           worker: workerView(workers.view(record)),
           heartbeatMs: workers.heartbeatMs,
@@ -173,6 +179,7 @@ export const workerRoutes =
     app.post(
       "/workers/:id/poll",
       {
+        config: { access: { resource: "workerProtocol", verb: "act" } },
         schema: {
           operationId: "pollForJobs",
           tags: ["worker protocol"],
@@ -196,17 +203,25 @@ export const workerRoutes =
       async (request, reply) => {
         const abort = new AbortController();
         reply.raw.on("close", () => abort.abort());
-        const { jobs, drain } = await workers.poll(request.params.id, {
-          slots: request.body.slots,
-          running: request.body.running ?? 0,
-          waitMs: request.body.waitMs ?? 25_000,
-          signal: abort.signal,
-        });
+        const { jobs, drain } = await workers.poll(
+          request.params.id,
+          {
+            slots: request.body.slots,
+            running: request.body.running ?? 0,
+            waitMs: request.body.waitMs ?? 25_000,
+            signal: abort.signal,
+          },
+          request.principal,
+        );
         if (abort.signal.aborted && jobs.length > 0) {
           // The worker hung up while we claimed for it: give the jobs back at once.
-          await workers.report(request.params.id, {
-            released: jobs.map((j) => ({ jobId: j.id, lease: j.lease, attempt: j.attempt })),
-          });
+          await workers.report(
+            request.params.id,
+            {
+              released: jobs.map((j) => ({ jobId: j.id, lease: j.lease, attempt: j.attempt })),
+            },
+            request.principal,
+          );
           return reply.send({ jobs: [], drain });
         }
         return { jobs: jobs.map(claimView), drain };
@@ -216,6 +231,7 @@ export const workerRoutes =
     app.post(
       "/workers/:id/heartbeat",
       {
+        config: { access: { resource: "workerProtocol", verb: "act" } },
         schema: {
           operationId: "sendHeartbeat",
           tags: ["worker protocol"],
@@ -239,12 +255,14 @@ export const workerRoutes =
           request.params.id,
           request.body.leases,
           request.body.running ?? request.body.leases.length,
+          request.principal,
         ),
     );
 
     app.post(
       "/workers/:id/reports",
       {
+        config: { access: { resource: "workerProtocol", verb: "act" } },
         schema: {
           operationId: "sendReports",
           tags: ["worker protocol"],
@@ -306,13 +324,17 @@ export const workerRoutes =
       },
       async (request) => {
         const b = request.body;
-        return workers.report(request.params.id, {
-          logs: b.logs,
-          progress: b.progress,
-          completed: b.completed?.map((c) => ({ ...c, result: c.result ?? null })),
-          failed: b.failed?.map((f) => ({ ...f, retryable: f.retryable ?? true })),
-          released: b.released,
-        });
+        return workers.report(
+          request.params.id,
+          {
+            logs: b.logs,
+            progress: b.progress,
+            completed: b.completed?.map((c) => ({ ...c, result: c.result ?? null })),
+            failed: b.failed?.map((f) => ({ ...f, retryable: f.retryable ?? true })),
+            released: b.released,
+          },
+          request.principal,
+        );
       },
     );
   };

@@ -26,6 +26,8 @@ export interface StartFlags {
   labels?: string;
   alertWebhookUrl?: string;
   jobEnvAllow?: string;
+  adminPassword?: string;
+  allowedHosts?: string;
 }
 
 export function parseLabels(raw: string | undefined): Record<string, string> | undefined {
@@ -59,6 +61,8 @@ export function serverConfig(flags: StartFlags, mode: "start" | "server", env?: 
       workerLabels: parseLabels(flags.labels),
       alertWebhookUrl: flags.alertWebhookUrl,
       jobEnvAllow: flags.jobEnvAllow,
+      adminPassword: flags.adminPassword,
+      allowedHosts: flags.allowedHosts,
     },
   });
 }
@@ -115,6 +119,14 @@ export function serverOptions(cmd: Command): Command {
     .option(
       "--job-env-allow <names>",
       "server environment variables jobs get besides PATH, LANG, TZ, e.g. HTTP_PROXY,NO_PROXY (BOSUN_JOB_ENV_ALLOW)",
+    )
+    .option(
+      "--admin-password <password>",
+      "password of the admin user made on the first start (BOSUN_ADMIN_PASSWORD; default: generated, saved in the data folder)",
+    )
+    .option(
+      "--allowed-hosts <names>",
+      "host names the server answers to besides localhost and its address, e.g. bosun.example.com (BOSUN_ALLOWED_HOSTS)",
     )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent");
 }

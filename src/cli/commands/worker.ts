@@ -4,6 +4,7 @@
  * HTTP to the server, and waits for the server when it is not up yet. SIGTERM/SIGINT stop it gracefully.
  * Its environment (BOSUN_URL, BOSUN_TOKEN, what jobs inherit) is read by config, like the server's.
  */
+
 import { randomBytes, randomUUID } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,6 +19,7 @@ import { VERSION } from "../../runtime/version.ts";
 import { HttpTransport } from "../../worker/http-transport.ts";
 import { WorkerLoop } from "../../worker/worker-loop.ts";
 import type { CliContext } from "../context.ts";
+import { cliCredentials } from "../credentials.ts";
 import { parseLabels } from "./start.ts";
 
 interface WorkerFlags {
@@ -61,9 +63,12 @@ export async function runWorker(flags: WorkerFlags, globalServer?: string): Prom
   const builtins = builtinExecutors({ shell: { inheritedEnv: config.jobEnvInherited } });
   for (const e of [...builtins, ...handlers.executors()]) executors.set(e.type, e);
   const workerId = flags.id ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
+  const first = config.serverUrl.split(",")[0]!.trim().replace(/\/+$/, "");
   const transport = new HttpTransport({
     server: config.serverUrl,
     token: config.token ?? undefined,
+    // Without a key, a worker on the machine of `bosun start` uses its admin password (cli/credentials.ts).
+    credentials: config.token ? undefined : cliCredentials(first, process.env),
     logger,
     version: VERSION,
   });
@@ -119,14 +124,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--id <id>", "stable worker id (default: host name and a random suffix)")
     .option("--work-dir <dir>", "root of the jobs' working directories")
     .option("--grace <ms>", "how long a stop waits for running jobs", "30000")
-    .option("--token <token>", "API token (BOSUN_TOKEN)")
     .option(
       "--job-env-allow <names>",
       "server environment variables jobs get besides PATH, LANG, TZ, e.g. HTTP_PROXY,NO_PROXY (BOSUN_JOB_ENV_ALLOW)",
     )
     .option("--log-level <level>", "log level", "info")
     .action(async (flags: WorkerFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as { server?: string };
-      ctx.exitCode = await runWorker(flags, globals.server);
+      // --token is the program's (every command sends it); here it is the worker's API key.
+      const globals = cmd.optsWithGlobals() as { server?: string; token?: string };
+      ctx.exitCode = await runWorker({ ...flags, token: globals.token }, globals.server);
     });
 }

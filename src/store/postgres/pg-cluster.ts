@@ -5,7 +5,7 @@
  */
 import type { LeaderLock } from "../../cluster/leadership.ts";
 import type { ClusterStore, LeaseState, NodeRecord, WorkerRecord } from "../cluster-store.ts";
-import { decodeNode, decodeWorker, parsedJson } from "../records.ts";
+import { decodeNode, decodeWorker, isTaken, parsedJson } from "../records.ts";
 import { connect, type Sql } from "./connection.ts";
 import type { PostgresStore } from "./postgres-store.ts";
 
@@ -63,17 +63,20 @@ export class PgClusterStore implements ClusterStore {
 
   async upsertWorker(
     w: Omit<WorkerRecord, "draining" | "registeredAt">,
-  ): Promise<{ worker: WorkerRecord; previousInstance: string | null }> {
+    takeoverBefore: number,
+  ): Promise<{ worker: WorkerRecord; previousInstance: string | null } | { taken: true }> {
     // The row lock makes a racing registration wait, then read the instance this one stored.
     return this.#sql.begin(async (sql) => {
-      const [before] = await sql`SELECT instance FROM workers WHERE id = ${w.id} FOR UPDATE`;
+      const [before] =
+        await sql`SELECT instance, principal, last_seen_at FROM workers WHERE id = ${w.id} FOR UPDATE`;
+      if (before && isTaken(before, w.principal, takeoverBefore)) return { taken: true as const };
       const [row] =
-        await sql`INSERT INTO workers (id, labels, capacity, running, types, queues, version, instance, registered_at, last_seen_at)
+        await sql`INSERT INTO workers (id, labels, capacity, running, types, queues, version, instance, principal, registered_at, last_seen_at)
         VALUES (${w.id}, ${sql.json(w.labels)}, ${w.capacity}, ${w.running}, ${sql.json(w.types)},
-          ${w.queues === null ? null : sql.json(w.queues)}, ${w.version}, ${w.instance}, ${w.lastSeenAt}, ${w.lastSeenAt})
+          ${w.queues === null ? null : sql.json(w.queues)}, ${w.version}, ${w.instance}, ${w.principal}, ${w.lastSeenAt}, ${w.lastSeenAt})
         ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capacity = excluded.capacity, running = excluded.running,
           types = excluded.types, queues = excluded.queues, version = excluded.version, instance = excluded.instance,
-          last_seen_at = excluded.last_seen_at
+          principal = excluded.principal, last_seen_at = excluded.last_seen_at
         RETURNING *`;
       return { worker: toWorker(row!), previousInstance: (before?.instance as string | null) ?? null };
     });

@@ -87,8 +87,9 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
     return row ? toSchedule(row) : null;
   }
 
-  async list(opts: { limit: number; afterId?: string }): Promise<Schedule[]> {
-    const rows = await this.#sql`${this.#select()} WHERE s.id > ${opts.afterId ?? ""}
+  async list(opts: { limit: number; afterId?: string; owner?: string }): Promise<Schedule[]> {
+    const owned = opts.owner === undefined ? this.#sql`` : this.#sql`AND s.owner = ${opts.owner}`;
+    const rows = await this.#sql`${this.#select()} WHERE s.id > ${opts.afterId ?? ""} ${owned}
       ORDER BY s.id LIMIT ${opts.limit}`;
     return rows.map(toSchedule);
   }

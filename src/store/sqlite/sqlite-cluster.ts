@@ -1,7 +1,7 @@
 /** ClusterStore on the node's SQLite file (a one-node cluster, or several processes sharing one file). */
 import type { DatabaseSync } from "node:sqlite";
 import type { ClusterStore, LeaseState, NodeRecord, WorkerRecord } from "../cluster-store.ts";
-import { decodeNode, decodeWorker, parseJson } from "../records.ts";
+import { decodeNode, decodeWorker, isTaken, parseJson } from "../records.ts";
 import { transaction } from "./database.ts";
 
 const toNode = decodeNode;
@@ -64,16 +64,21 @@ export class SqliteClusterStore implements ClusterStore {
 
   async upsertWorker(
     w: Omit<WorkerRecord, "draining" | "registeredAt">,
-  ): Promise<{ worker: WorkerRecord; previousInstance: string | null }> {
+    takeoverBefore: number,
+  ): Promise<{ worker: WorkerRecord; previousInstance: string | null } | { taken: true }> {
     return transaction(this.#db, () => {
-      const before = this.#db.prepare("SELECT instance FROM workers WHERE id = ?").get(w.id);
+      const before = this.#db
+        .prepare("SELECT instance, principal, last_seen_at FROM workers WHERE id = ?")
+        .get(w.id);
+      if (before && isTaken(before, w.principal, takeoverBefore)) return { taken: true as const };
       const row = this.#db
         .prepare(`INSERT INTO workers (id, labels, capacity, running, types, queues, version, instance,
-            registered_at, last_seen_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            principal, registered_at, last_seen_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capacity = excluded.capacity,
             running = excluded.running, types = excluded.types, queues = excluded.queues,
-            version = excluded.version, instance = excluded.instance, last_seen_at = excluded.last_seen_at
+            version = excluded.version, instance = excluded.instance, principal = excluded.principal,
+            last_seen_at = excluded.last_seen_at
           RETURNING *`)
         .get(
           w.id,
@@ -84,6 +89,7 @@ export class SqliteClusterStore implements ClusterStore {
           w.queues === null ? null : JSON.stringify(w.queues),
           w.version,
           w.instance,
+          w.principal,
           w.lastSeenAt,
           w.lastSeenAt,
         );

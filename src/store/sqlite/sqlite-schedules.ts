@@ -75,6 +75,7 @@ function prepare(db: DatabaseSync) {
       WHERE id = ?`),
     get: p(`${SELECT} WHERE s.id = ?`),
     list: p(`${SELECT} WHERE s.id > ? ORDER BY s.id LIMIT ?`),
+    listOwned: p(`${SELECT} WHERE s.owner = ? AND s.id > ? ORDER BY s.id LIMIT ?`),
     active: p(`${SELECT} INDEXED BY schedules_active WHERE s.paused = 0`),
     delete: p("DELETE FROM schedules WHERE id = ?"),
     lastFire: p(`UPDATE schedules SET last_fire_time = ?
@@ -143,8 +144,12 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
     return row ? toSchedule(row) : null;
   }
 
-  async list(opts: { limit: number; afterId?: string }): Promise<Schedule[]> {
-    return this.#s.list.all(opts.afterId ?? "", opts.limit).map(toSchedule);
+  async list(opts: { limit: number; afterId?: string; owner?: string }): Promise<Schedule[]> {
+    const rows =
+      opts.owner === undefined
+        ? this.#s.list.all(opts.afterId ?? "", opts.limit)
+        : this.#s.listOwned.all(opts.owner, opts.afterId ?? "", opts.limit);
+    return rows.map(toSchedule);
   }
 
   async listActive(): Promise<Schedule[]> {

@@ -1,16 +1,18 @@
 /**
- * Deletes changes older than the retention window from the feed, on the leader only, a bounded batch
- * at a time with a pause in between: retention never holds the writer long (SQLite) nor takes a lock
- * on the whole table (PostgreSQL).
+ * Deletes rows older than a retention window (the change feed, the audit log, ended sessions), on the
+ * leader only, a bounded batch at a time with a pause in between: retention never holds the writer long
+ * (SQLite) nor takes a lock on the whole table (PostgreSQL).
  */
 import type { Clock } from "../core/clock.ts";
-import type { Store } from "../store/store.ts";
 
 const BATCH = 5000;
 const INTERVAL_MS = 10_000;
 
-export class FeedRetention {
-  readonly #store: Store;
+/** Deletes up to `limit` of the oldest rows made before `before`; returns how many went. */
+export type Prune = (before: number, limit: number) => Promise<number>;
+
+export class Retention {
+  readonly #prune: Prune;
   readonly #clock: Clock;
   readonly #retentionMs: number;
   readonly #onError: (err: unknown) => void;
@@ -18,8 +20,8 @@ export class FeedRetention {
   #running: Promise<void> | null = null;
   #stopped = false;
 
-  constructor(opts: { store: Store; clock: Clock; retentionMs: number; onError: (err: unknown) => void }) {
-    this.#store = opts.store;
+  constructor(opts: { prune: Prune; clock: Clock; retentionMs: number; onError: (err: unknown) => void }) {
+    this.#prune = opts.prune;
     this.#clock = opts.clock;
     this.#retentionMs = opts.retentionMs;
     this.#onError = opts.onError;
@@ -49,7 +51,7 @@ export class FeedRetention {
     const before = this.#clock.now() - this.#retentionMs;
     let total = 0;
     for (;;) {
-      const n = await this.#store.pruneFeed(before, BATCH);
+      const n = await this.#prune(before, BATCH);
       total += n;
       if (n < BATCH || this.#stopped) return total;
       await new Promise((r) => setTimeout(r, 10));
