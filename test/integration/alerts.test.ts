@@ -196,9 +196,16 @@ describe("failure alerts", () => {
     const second = openNode(file, { global: { webhookUrl: `${hook.url}/g`, secret: "k" } });
     try {
       second.alerts.start();
-      await waitUntil(() => hook.received.length === 1, { what: "the delivery after restart" });
+      // The answer reaches the hook before the delivery is recorded: wait for the record.
+      const [a] = await waitUntil(
+        async () => {
+          const alerts = await second.schedStore.listAlerts(10);
+          return alerts[0]?.status === "delivered" ? alerts : null;
+        },
+        { what: "the delivery after restart, recorded" },
+      );
+      assert.equal(hook.received.length, 1);
       assert.equal(JSON.parse(hook.received[0]!.body).job.id, jobId);
-      const [a] = await second.schedStore.listAlerts(10);
       assert.deepEqual([a!.status, a!.attempts], ["delivered", 1]);
     } finally {
       await second.close();
