@@ -65,7 +65,11 @@ export function installAccess(app: FastifyInstance, authenticate: Authenticate, 
   app.addHook("onRequest", async (request) => {
     const access = request.routeOptions.config?.access ?? "signedIn";
     // Credentials that are sent are checked even on public routes: a bad token is an error, not anonymity.
-    const principal = await authenticate(request);
+    const principal = await authenticate(request).catch((err: unknown) => {
+      // What was refused and why, never the credential itself.
+      request.log.debug({ method: request.method, url: request.url, err: String(err) }, "credential refused");
+      throw err;
+    });
     if (principal) request.principal = principal;
     if (access === "public") return;
     if (!principal) throw new BosunError("UNAUTHORIZED");

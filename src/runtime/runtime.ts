@@ -30,6 +30,7 @@ import type { IdentityStore } from "../store/identity-store.ts";
 import type { Store } from "../store/store.ts";
 import { LocalTransport } from "../worker/local-transport.ts";
 import { WorkerLoop } from "../worker/worker-loop.ts";
+import { redaction } from "./log-redaction.ts";
 import { resolveNodeId } from "./node-id.ts";
 import { openStore } from "./open-store.ts";
 
@@ -240,7 +241,7 @@ export class Runtime {
 
   static async open(opts: RuntimeOptions): Promise<Runtime> {
     const { config } = opts;
-    const logger = opts.logger ?? pino({ level: config.logLevel });
+    const logger = opts.logger ?? pino({ level: config.logLevel, redact: redaction });
     const shared = config.db !== null;
     const nodeId = resolveNodeId({
       configured: config.nodeId,

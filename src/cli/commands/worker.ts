@@ -5,6 +5,7 @@
  * Its environment (BOSUN_URL, BOSUN_TOKEN, what jobs inherit) is read by config, like the server's.
  */
 
+import { redaction } from "../../runtime/log-redaction.ts";
 import { randomBytes, randomUUID } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -54,7 +55,7 @@ export async function runWorker(flags: WorkerFlags, globalServer?: string): Prom
   const config = loadConfig({
     flags: { serverUrl: flags.server ?? globalServer, token: flags.token, jobEnvAllow: flags.jobEnvAllow },
   });
-  const logger = pino({ level: flags.logLevel });
+  const logger = pino({ level: flags.logLevel, redact: redaction });
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error("--concurrency must be a positive integer");
