@@ -63,6 +63,18 @@ export class JobAccess {
     return this.#engine.list(q).then((jobs) => jobs.map((j) => this.#redact(j)));
   }
 
+  /**
+   * Which of these jobs the caller may read: for what refers to jobs without being one (alerts), so that
+   * it is shown only to those who may see its job. A job that no longer exists is readable by "all" only.
+   */
+  async readable(ids: string[]): Promise<Set<string>> {
+    const filter = listFilter(this.principal, "job");
+    if (!filter) return new Set();
+    if (filter.owner === undefined) return new Set(ids);
+    const jobs = await this.#engine.store.getJobs([...new Set(ids)]);
+    return new Set(jobs.filter((j) => j.owner === filter.owner).map((j) => j.id));
+  }
+
   async attempts(id: string): Promise<Attempt[]> {
     await this.#readable(id);
     return this.#engine.store.listAttempts(id);

@@ -93,7 +93,7 @@ export class BosunServer {
           workerRoutes(runtime.workers),
           clusterRoutes(runtime),
           scheduleRoutes(runtime.schedules),
-          alertRoutes(runtime.scheduleStore),
+          alertRoutes(runtime.scheduleStore, runtime.engine),
         ],
         metrics: [async () => runtime.drift.metrics()],
       },

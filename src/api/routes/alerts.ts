@@ -1,6 +1,12 @@
-/** GET /api/v1/alerts: failure alerts (seed 002's AlertService) and the outcome of their delivery. */
+/**
+ * GET /api/v1/alerts: failure alerts (seed 002's AlertService) and the outcome of their delivery. An alert
+ * is about a job: the caller sees the alerts of the jobs it may read (a member its own, JobAccess).
+ */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { listFilter } from "../../auth/policy.ts";
+import type { Engine } from "../../engine/engine.ts";
+import { JobAccess } from "../../engine/job-access.ts";
 import type { Alert, AlertStore } from "../../scheduler/schedule-store.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -23,6 +29,8 @@ export function alertView(a: Alert) {
   };
 }
 
+const MAX_LIMIT = 500;
+
 const AlertOut = Type.Object({
   id: Type.String(),
   jobId: Type.String(),
@@ -39,7 +47,7 @@ const AlertOut = Type.Object({
 });
 
 export const alertRoutes =
-  (alerts: AlertStore): FastifyPluginAsyncTypebox =>
+  (alerts: AlertStore, engine: Engine): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.get(
       "/alerts",
@@ -50,11 +58,25 @@ export const alertRoutes =
           tags: ["schedules"],
           summary: "Failure alerts and their delivery outcome, newest first",
           querystring: Type.Object({
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 100 })),
           }),
           response: { 200: Type.Object({ items: Type.Array(AlertOut) }) },
         },
       },
-      async (request) => ({ items: (await alerts.listAlerts(request.query.limit ?? 100)).map(alertView) }),
+      async (request) => {
+        const limit = request.query.limit ?? 100;
+        const jobs = new JobAccess(engine, request.principal);
+        // The store lists every owner's alerts: a caller that sees only its own jobs' reads the newest
+        // MAX_LIMIT and keeps its own, so others' alerts neither show nor count against its limit.
+        const own = listFilter(request.principal, "job")?.owner !== undefined;
+        const newest = await alerts.listAlerts(own ? MAX_LIMIT : limit);
+        const readable = await jobs.readable(newest.map((a) => a.jobId));
+        return {
+          items: newest
+            .filter((a) => readable.has(a.jobId))
+            .slice(0, limit)
+            .map(alertView),
+        };
+      },
     );
   };
