@@ -5,7 +5,6 @@
  * Its environment (BOSUN_URL, BOSUN_TOKEN, what jobs inherit) is read by config, like the server's.
  */
 
-import { redaction } from "../../runtime/log-redaction.ts";
 import { randomBytes, randomUUID } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,6 +15,7 @@ import { loadConfig } from "../../config/config.ts";
 import type { Executor } from "../../executors/executor.ts";
 import { type Handler, HandlerRegistry } from "../../executors/handler.ts";
 import { builtinExecutors } from "../../executors/registry.ts";
+import { redaction } from "../../runtime/log-redaction.ts";
 import { VERSION } from "../../runtime/version.ts";
 import { HttpTransport } from "../../worker/http-transport.ts";
 import { WorkerLoop } from "../../worker/worker-loop.ts";
