@@ -53,7 +53,8 @@ function job(over: Partial<ApiJob> = {}): ApiJob {
     backoff: { type: "exponential", delayMs: 1000 },
     timeoutMs: null,
     runAt: null,
-    createdAt: new Date(Date.now() - 5000).toISOString(),
+    // Minutes, not seconds: the file may load long before a test runs on a busy machine.
+    createdAt: new Date(Date.now() - 5 * 60_000 - 30_000).toISOString(),
     updatedAt: null,
     startedAt: null,
     finishedAt: null,
@@ -229,7 +230,7 @@ describe("bosun list", () => {
     const col = lines[0]!.indexOf("STATUS");
     assert.equal(lines[1]!.slice(col).split(/\s+/)[0], "failed");
     assert.equal(lines[2]!.slice(col).split(/\s+/)[0], "completed");
-    assert.match(lines[1]!, /5s ago\s+EXIT_NONZERO$/);
+    assert.match(lines[1]!, /5m ago\s+EXIT_NONZERO$/);
     const q = new URL(seen[0]!.url, url).searchParams;
     assert.equal(q.get("status"), "failed,completed");
     assert.equal(q.get("queue"), "webhooks");
