@@ -11,13 +11,16 @@ import type { Holding } from "./holding.ts";
 import { toJob, toJobState } from "./rows.ts";
 import type { Statements } from "./statements.ts";
 
-export function cancelJob(
+/** A change of job `id` at `now`; its feed rows go to `feed`, which the store appends last. */
+type JobChange = (
   s: Statements,
   holding: Holding,
   id: string,
   now: number,
   feed: NewFeedEvent[],
-): ChangeOutcome {
+) => ChangeOutcome;
+
+export const cancelJob: JobChange = (s, holding, id, now, feed) => {
   // A held claim is written first, so the job is cancelled as the running job it is.
   const held = holding.held.get(id);
   if (held) holding.harden([held]);
@@ -32,15 +35,9 @@ export function cancelJob(
     insertAttempt(s, toJobState(row), job.attempts, "cancelled", now, null, null, error);
   feed.push(change("cancel", job.status, "cancelled", updated, now, "CANCELLED"));
   return { ok: true, job: updated };
-}
+};
 
-export function retryJob(
-  s: Statements,
-  holding: Holding,
-  id: string,
-  now: number,
-  feed: NewFeedEvent[],
-): ChangeOutcome {
+export const retryJob: JobChange = (s, holding, id, now, feed) => {
   const row = s.byId.get(id);
   if (!row) return { ok: false, reason: "not_found" };
   if (row.status !== "failed" && row.status !== "cancelled")
@@ -50,4 +47,4 @@ export function retryJob(
   // Queued again, maybe ahead of where claims resume (ready-floor.ts).
   holding.held.floor.reset();
   return { ok: true, job: updated };
-}
+};
