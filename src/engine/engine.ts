@@ -8,7 +8,8 @@ import type { EventBus } from "../cluster/event-bus.ts";
 import { Batcher } from "../core/batcher.ts";
 import type { Clock } from "../core/clock.ts";
 import { BosunError } from "../core/errors.ts";
-import type { Claim, Job, JobState } from "../core/job.ts";
+import type { Claim, Job, JobState, NewJob } from "../core/job.ts";
+import type { AuditEntry } from "../store/identity-store.ts";
 import type {
   ChangeOutcome,
   CompleteInput,
@@ -51,6 +52,12 @@ export interface EnqueueContext {
   scheduleId?: string | null;
   scheduledTime?: number | null;
 }
+
+/**
+ * The audit entry of an enqueue, made once the jobs have their ids (a single job is its entry's target);
+ * the store adds how many were created and their ids (Store.enqueue).
+ */
+export type EnqueueAudit = (jobs: NewJob[]) => AuditEntry;
 
 /** Called with every batch of jobs that reached a terminal status (alerts, schedules, metrics). */
 export type FinishListener = (jobs: JobState[]) => void;
@@ -157,12 +164,18 @@ export class Engine {
   // ── Enqueue ────────────────────────────────────────────────────────────────────────────────────
 
   /** Inputs must already match JobInputSchema (the API validated them; the SDK calls assertJobInput). */
-  enqueue(inputs: JobInput[], ctx: EnqueueContext): Promise<EnqueueOutcome[]> {
-    return this.enqueueEntries(inputs.map((input) => ({ input, ctx })));
+  enqueue(inputs: JobInput[], ctx: EnqueueContext, audit?: EnqueueAudit): Promise<EnqueueOutcome[]> {
+    return this.enqueueEntries(
+      inputs.map((input) => ({ input, ctx })),
+      audit,
+    );
   }
 
   /** Enqueues jobs with a context each (the scheduler's fires: one schedule and fire time per job). */
-  async enqueueEntries(entries: { input: JobInput; ctx: EnqueueContext }[]): Promise<EnqueueOutcome[]> {
+  async enqueueEntries(
+    entries: { input: JobInput; ctx: EnqueueContext }[],
+    audit?: EnqueueAudit,
+  ): Promise<EnqueueOutcome[]> {
     const now = this.clock.now();
     if (this.#typeSource && entries.some((e) => !this.catalog.has(e.input.type)))
       await this.#refreshTypes(now);
@@ -176,7 +189,7 @@ export class Engine {
         scheduledTime: ctx.scheduledTime ?? null,
       });
     });
-    const outcomes = await this.store.enqueue(jobs, now);
+    const outcomes = await this.store.enqueue(jobs, now, audit?.(jobs));
     this.#announceEnqueued(outcomes, now);
     return outcomes;
   }
@@ -275,16 +288,17 @@ export class Engine {
     return this.store.listJobs(query);
   }
 
-  async cancel(id: string): Promise<Job> {
-    const outcome = await this.store.cancel(id, this.clock.now());
+  /** `audit`: the entry of a caller's request (JobAccess), written with the change when it takes effect. */
+  async cancel(id: string, audit?: AuditEntry): Promise<Job> {
+    const outcome = await this.store.cancel(id, this.clock.now(), audit);
     const wasRunning = outcome.ok && outcome.job.workerId !== null && outcome.job.startedAt !== null;
     const job = this.#change(outcome, id, "cancel");
     if (wasRunning) this.bus.publish({ type: "cancelled", jobIds: [id] });
     return job;
   }
 
-  async retry(id: string): Promise<Job> {
-    const job = this.#change(await this.store.retry(id, this.clock.now()), id, "retry");
+  async retry(id: string, audit?: AuditEntry): Promise<Job> {
+    const job = this.#change(await this.store.retry(id, this.clock.now(), audit), id, "retry");
     this.bus.publish({ type: "ready" });
     return job;
   }

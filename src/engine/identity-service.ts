@@ -22,6 +22,7 @@ import type {
   IdentityStore,
   UserRecord,
 } from "../store/identity-store.ts";
+import { auditEntry, type Origin } from "./audit-entry.ts";
 
 export interface IdentityOptions {
   store: IdentityStore;
@@ -37,11 +38,6 @@ export interface Session {
   refreshToken: string;
   expiresIn: number;
   user: UserRecord;
-}
-
-/** Where a request came from, for the audit log. */
-export interface Origin {
-  ip: string | null;
 }
 
 export interface NewKeyInput {
@@ -65,18 +61,7 @@ export class IdentityService {
   }
 
   audit(p: Principal | null, action: string, origin: Origin, more: Partial<AuditEntry> = {}): AuditEntry {
-    return {
-      at: this.#now(),
-      actorId: p?.id ?? null,
-      actorName: p?.name ?? null,
-      action,
-      targetType: null,
-      targetId: null,
-      ip: origin.ip,
-      outcome: "ok",
-      details: null,
-      ...more,
-    };
+    return auditEntry(this.#now(), p, action, origin, more);
   }
 
   // ── Sessions ───────────────────────────────────────────────────────────────────────────────────

@@ -4,28 +4,44 @@
  * says what a role may do; this applies it to the job at hand. A job the caller may not read does not
  * exist for it (JOB_NOT_FOUND, the same answer as an unknown id: ids are not probed); one it may read
  * but not act on is FORBIDDEN. Internal callers (scheduler, alerts, recovery) use the Engine itself.
+ * Every change made here is audited (engine/audit-entry.ts), in the transaction of the change.
  */
 import { authorize, listFilter } from "../auth/policy.ts";
 import type { Principal } from "../auth/principal.ts";
 import { BosunError } from "../core/errors.ts";
 import type { Attempt, Job } from "../core/job.ts";
+import type { AuditEntry } from "../store/identity-store.ts";
 import type { EnqueueOutcome, JobQuery, StoredLogChunk } from "../store/store.ts";
+import { auditEntry, NO_ORIGIN, type Origin } from "./audit-entry.ts";
 import type { Engine } from "./engine.ts";
 import type { JobInput } from "./job-input.ts";
 
 export class JobAccess {
   readonly #engine: Engine;
   readonly principal: Principal;
+  readonly #origin: Origin;
 
-  constructor(engine: Engine, principal: Principal) {
+  /** `origin`: where the request came from, for the audit log (a caller that only reads needs none). */
+  constructor(engine: Engine, principal: Principal, origin: Origin = NO_ORIGIN) {
     this.#engine = engine;
     this.principal = principal;
+    this.#origin = origin;
   }
 
-  /** Jobs are owned by the user the caller acts for (a key's jobs are its creator's). */
+  #audit(action: string, more: Partial<AuditEntry>): AuditEntry {
+    return auditEntry(this.#engine.clock.now(), this.principal, action, this.#origin, more);
+  }
+
+  /**
+   * Jobs are owned by the user the caller acts for (a key's jobs are its creator's). One audit entry per
+   * call (a batch too), written when it created a job: a single job is its target, and the entry lists
+   * the ids of the jobs created (Store.enqueue).
+   */
   async enqueue(inputs: JobInput[]): Promise<EnqueueOutcome[]> {
     this.#require("create");
-    const outcomes = await this.#engine.enqueue(inputs, { owner: this.principal.userId });
+    const outcomes = await this.#engine.enqueue(inputs, { owner: this.principal.userId }, (jobs) =>
+      this.#audit("job.submit", { targetType: "job", targetId: jobs.length === 1 ? jobs[0]!.id : null }),
+    );
     // An idempotency key names an existing job of someone else: that job stays invisible.
     for (const o of outcomes)
       if (!o.created && authorize(this.principal, "job", "read", { ownerId: o.job.owner }) !== "allow")
@@ -95,12 +111,12 @@ export class JobAccess {
 
   async cancel(id: string): Promise<Job> {
     await this.#act(id);
-    return this.#engine.cancel(id);
+    return this.#engine.cancel(id, this.#audit("job.cancel", { targetType: "job", targetId: id }));
   }
 
   async retry(id: string): Promise<Job> {
     await this.#act(id);
-    return this.#engine.retry(id);
+    return this.#engine.retry(id, this.#audit("job.retry", { targetType: "job", targetId: id }));
   }
 
   async #act(id: string): Promise<void> {

@@ -9,6 +9,7 @@ import { BosunError } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
 import type { ClusterStore, WorkerRecord } from "../store/cluster-store.ts";
 import type { CompleteInput, FailInput, LeaseId, LeaseRef, LogChunk } from "../store/store.ts";
+import { auditEntry, type Origin } from "./audit-entry.ts";
 import type { Engine } from "./engine.ts";
 
 export type WorkerStatus = "active" | "draining" | "lost";
@@ -215,8 +216,20 @@ export class WorkerService {
     };
   }
 
-  async drain(id: string, draining = true): Promise<WorkerView> {
-    const record = await this.#cluster.setWorkerDraining(id, draining);
+  /** A drain (or its undoing) asked by `by`, audited with the change; one by an unknown id is not. */
+  async drain(
+    id: string,
+    draining: boolean,
+    by: { principal: Principal; origin: Origin },
+  ): Promise<WorkerView> {
+    const audit = auditEntry(
+      this.#engine.clock.now(),
+      by.principal,
+      draining ? "worker.drain" : "worker.undrain",
+      by.origin,
+      { targetType: "worker", targetId: id },
+    );
+    const record = await this.#cluster.setWorkerDraining(id, draining, audit);
     if (!record) throw new BosunError("WORKER_NOT_FOUND", `No worker has the id ${id}`);
     this.#known.set(id, record);
     this.#engine.bus.publish({ type: "worker", workerId: id, draining });

@@ -2,11 +2,14 @@
  * Schedules as one caller may see and steer them (the schedule counterpart of engine/job-access.ts): the
  * policy table decides, ownership is the schedule's owner, and a schedule the caller may not read answers
  * SCHEDULE_NOT_FOUND like an unknown id. A schedule's jobs belong to its owner, whoever triggers it.
+ * Every change made here is audited (engine/audit-entry.ts), in the transaction of the change.
  */
 import { authorize, listFilter, type Verb } from "../auth/policy.ts";
 import type { Principal } from "../auth/principal.ts";
 import { BosunError } from "../core/errors.ts";
 import type { Job } from "../core/job.ts";
+import { auditEntry, NO_ORIGIN, type Origin } from "../engine/audit-entry.ts";
+import type { AuditEntry } from "../store/identity-store.ts";
 import type { Schedule, ScheduleInput, SchedulePatch } from "./schedule.ts";
 import type { ScheduleService } from "./schedule-service.ts";
 import type { ScheduleRun } from "./schedule-store.ts";
@@ -14,16 +17,25 @@ import type { ScheduleRun } from "./schedule-store.ts";
 export class ScheduleAccess {
   readonly #service: ScheduleService;
   readonly #p: Principal;
+  readonly #origin: Origin;
 
-  constructor(service: ScheduleService, principal: Principal) {
+  /** `origin`: where the request came from, for the audit log (a caller that only reads needs none). */
+  constructor(service: ScheduleService, principal: Principal, origin: Origin = NO_ORIGIN) {
     this.#service = service;
     this.#p = principal;
+    this.#origin = origin;
+  }
+
+  /** The entry of a change to schedule `id`. */
+  #audit(action: string, id: string, details: Record<string, unknown> | null = null): AuditEntry {
+    const at = this.#service.clock.now();
+    return auditEntry(at, this.#p, action, this.#origin, { targetType: "schedule", targetId: id, details });
   }
 
   create(input: ScheduleInput): Promise<Schedule> {
     if (authorize(this.#p, "schedule", "create") !== "allow")
       throw new BosunError("FORBIDDEN", `The ${this.#p.role} role may not create schedules`);
-    return this.#service.create(input, this.#p.userId);
+    return this.#service.create(input, this.#p.userId, (s) => this.#audit("schedule.create", s.id));
   }
 
   async get(id: string): Promise<Schedule> {
@@ -42,24 +54,31 @@ export class ScheduleAccess {
     return { ...s, job: { ...s.job, payload: null } };
   }
 
+  /** The entry names the fields the patch set, not their values (a job template may hold secrets). */
   async update(id: string, patch: SchedulePatch): Promise<Schedule> {
     await this.#allowed(id, "update");
-    return this.#service.update(id, patch);
+    const fields = Object.keys(patch).filter((k) => patch[k as keyof SchedulePatch] !== undefined);
+    return this.#service.update(id, patch, this.#audit("schedule.update", id, { fields }));
   }
 
   async delete(id: string): Promise<void> {
     await this.#allowed(id, "delete");
-    await this.#service.delete(id);
+    await this.#service.delete(id, this.#audit("schedule.delete", id));
   }
 
   async setPaused(id: string, paused: boolean): Promise<Schedule> {
     await this.#allowed(id, "act");
-    return this.#service.setPaused(id, paused);
+    return this.#service.setPaused(
+      id,
+      paused,
+      this.#audit(paused ? "schedule.pause" : "schedule.resume", id),
+    );
   }
 
+  /** The entry's details list the job the trigger made (Store.enqueue). */
   async trigger(id: string): Promise<Job> {
     await this.#allowed(id, "act");
-    return this.#service.trigger(id);
+    return this.#service.trigger(id, this.#audit("schedule.trigger", id));
   }
 
   async runs(id: string, opts: { limit: number; beforeSeq?: number }): Promise<ScheduleRun[]> {

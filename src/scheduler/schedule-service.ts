@@ -3,6 +3,7 @@
  * defaults, and announcing every change on the bus so the leader's scheduler re-plans it, wherever it runs.
  * Every change (and a delete) discards the fires already written ahead of their instant
  * (ScheduleStore.discardStaged), so it takes effect at once; the leader re-plans and writes them anew.
+ * A change made for a caller (ScheduleAccess) carries its audit entry down to the store's transaction.
  */
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.ts";
@@ -11,6 +12,7 @@ import { newId } from "../core/ids.ts";
 import type { Job } from "../core/job.ts";
 import type { Engine } from "../engine/engine.ts";
 import { assertPayloadSize } from "../engine/job-input.ts";
+import type { AuditEntry } from "../store/identity-store.ts";
 import { changedTiming } from "./plan.ts";
 import {
   assertFires,
@@ -29,20 +31,20 @@ const time = (iso: string | undefined): number | null => (iso === undefined ? nu
 export class ScheduleService {
   readonly #engine: Engine;
   readonly #store: ScheduleStore;
-  readonly #clock: Clock;
+  readonly clock: Clock;
   readonly #logger: Logger | undefined;
 
   constructor(engine: Engine, store: ScheduleStore, clock: Clock, logger?: Logger) {
     this.#engine = engine;
     this.#store = store;
-    this.#clock = clock;
+    this.clock = clock;
     this.#logger = logger;
   }
 
   /** Checks a schedule as a whole; returns it with its time zone in canonical form. */
   #validate(s: Schedule): Schedule {
     const timezone = canonicalTimezone(s.timezone);
-    assertFires(parseCron(s.cron, timezone), s.cron, this.#clock.now());
+    assertFires(parseCron(s.cron, timezone), s.cron, this.clock.now());
     assertPayloadSize(s.job.payload, this.#engine.maxPayloadBytes, "The schedule's job payload");
     this.#engine.catalog.check(s.job.type, s.job.payload ?? null, "/job");
     for (const [field, t] of [
@@ -55,8 +57,9 @@ export class ScheduleService {
     return { ...s, timezone };
   }
 
-  async create(input: ScheduleInput, owner: string): Promise<Schedule> {
-    const now = this.#clock.now();
+  /** `audit`: the entry for the new schedule (its id is made here). */
+  async create(input: ScheduleInput, owner: string, audit?: (s: Schedule) => AuditEntry): Promise<Schedule> {
+    const now = this.clock.now();
     const s = this.#validate({
       id: newId(),
       name: input.name ?? null,
@@ -75,7 +78,7 @@ export class ScheduleService {
       updatedAt: now,
       lastFireTime: null,
     });
-    const created = await this.#store.create(s);
+    const created = await this.#store.create(s, audit?.(s));
     this.#changed(created.id);
     return created;
   }
@@ -90,9 +93,9 @@ export class ScheduleService {
     return this.#store.list({ limit, afterId, owner });
   }
 
-  async update(id: string, patch: SchedulePatch): Promise<Schedule> {
+  async update(id: string, patch: SchedulePatch, audit?: AuditEntry): Promise<Schedule> {
     const cur = await this.get(id);
-    const now = this.#clock.now();
+    const now = this.clock.now();
     const next = this.#validate({
       ...cur,
       ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -113,29 +116,30 @@ export class ScheduleService {
     // alone: cur.lastFireTime as read counts the fires staged ahead, and recording that would make the
     // schedule skip them once they are discarded below.
     next.lastFireTime = changedTiming(cur, next) || (cur.paused && !next.paused) ? now : null;
-    await this.#store.update(next);
+    await this.#store.update(next, audit);
     await this.#discardStaged(id, now);
     this.#changed(id);
     return this.get(id); // read after the discard, so lastFireTime no longer counts those fires
   }
 
-  setPaused(id: string, paused: boolean): Promise<Schedule> {
-    return this.update(id, { paused });
+  setPaused(id: string, paused: boolean, audit?: AuditEntry): Promise<Schedule> {
+    return this.update(id, { paused }, audit);
   }
 
-  async delete(id: string): Promise<void> {
-    if (!(await this.#store.delete(id)))
+  async delete(id: string, audit?: AuditEntry): Promise<void> {
+    if (!(await this.#store.delete(id, audit)))
       throw new BosunError("SCHEDULE_NOT_FOUND", `No schedule has the id ${id}`);
-    await this.#discardStaged(id, this.#clock.now());
+    await this.#discardStaged(id, this.clock.now());
     this.#changed(id);
   }
 
   /** Runs the schedule's job now, outside its cron: listed among its runs, with no scheduledTime. */
-  async trigger(id: string): Promise<Job> {
+  async trigger(id: string, audit?: AuditEntry): Promise<Job> {
     const s = await this.get(id);
-    const [outcome] = await this.#engine.enqueueEntries([
-      { input: s.job, ctx: { owner: s.owner, scheduleId: s.id, scheduledTime: null } },
-    ]);
+    const [outcome] = await this.#engine.enqueueEntries(
+      [{ input: s.job, ctx: { owner: s.owner, scheduleId: s.id, scheduledTime: null } }],
+      audit && (() => audit),
+    );
     return outcome!.job;
   }
 
@@ -149,7 +153,7 @@ export class ScheduleService {
   nextRuns(s: Schedule, n = 5): number[] {
     if (s.paused) return [];
     try {
-      return nextFires(parseCron(s.cron, s.timezone), s, this.#clock.now(), n);
+      return nextFires(parseCron(s.cron, s.timezone), s, this.clock.now(), n);
     } catch {
       return []; // stored before a stricter check; the scheduler logs it
     }

@@ -7,8 +7,12 @@
  * Fires themselves are jobs (jobs.schedule_id + jobs.scheduled_time, unique together): that constraint, not
  * this store, is what makes each fire happen once. This store only remembers how far each schedule got
  * (lastFireTime) so a restart or a new leader resumes there, and which fires overlap "queue" holds.
+ *
+ * create, update and delete take an optional audit entry, written in the same transaction as the change
+ * and only when it took effect (a taken name or an unknown id writes none), as store/store.ts says.
  */
 import type { JobError, JobStatus } from "../core/job.ts";
+import type { AuditEntry } from "../store/identity-store.ts";
 import type { Schedule } from "./schedule.ts";
 
 /** One job a schedule spawned, as seed 002's execution history shows it. */
@@ -30,7 +34,7 @@ export interface ScheduleRun {
 
 export interface ScheduleStore {
   /** Throws INVALID_STATE when the name is taken. */
-  create(s: Schedule): Promise<Schedule>;
+  create(s: Schedule, audit?: AuditEntry): Promise<Schedule>;
   get(id: string): Promise<Schedule | null>;
   /** Ordered by id (time-ordered ids: oldest first), keyset after `afterId`. */
   /** `owner`: only that owner's schedules. */
@@ -38,8 +42,8 @@ export interface ScheduleStore {
   /** Schedules the scheduler must plan: not paused. */
   listActive(): Promise<Schedule[]>;
   /** Replaces every field but id and createdAt; SCHEDULE_NOT_FOUND, or INVALID_STATE for a taken name. */
-  update(s: Schedule): Promise<Schedule>;
-  delete(id: string): Promise<boolean>;
+  update(s: Schedule, audit?: AuditEntry): Promise<Schedule>;
+  delete(id: string, audit?: AuditEntry): Promise<boolean>;
   /**
    * Records fire times that made no job (skipped, held, rejected); lastFireTime only ever moves forward.
    * A schedule's lastFireTime as read is the later of the recorded one and the newest scheduledTime among

@@ -3,6 +3,7 @@
  * Consensus is the database's: a lease row with a TTL (plus, on PostgreSQL, an advisory lock held by the
  * leader's session) decides who runs the singleton loops; nothing here is a protocol of our own.
  */
+import type { AuditEntry } from "./identity-store.ts";
 
 export interface NodeRecord {
   id: string;
@@ -63,7 +64,11 @@ export interface ClusterStore {
   touchWorker(id: string, running: number, now: number): Promise<WorkerRecord | null>;
   getWorker(id: string): Promise<WorkerRecord | null>;
   listWorkers(): Promise<WorkerRecord[]>;
-  setWorkerDraining(id: string, draining: boolean): Promise<WorkerRecord | null>;
+  /**
+   * null when no such worker. `audit` is written in the same transaction, and only when the worker exists
+   * (as store.ts says of every audited change).
+   */
+  setWorkerDraining(id: string, draining: boolean, audit?: AuditEntry): Promise<WorkerRecord | null>;
   /** Job types advertised by registered workers seen since `since`. */
   workerTypes(since: number): Promise<string[]>;
   /** Forgets workers not seen since `before`. */

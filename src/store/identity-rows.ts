@@ -145,3 +145,16 @@ export function patchedUser(
     },
   };
 }
+
+/** How many job ids an entry for enqueued jobs lists at most; `count` says how many there were. */
+export const AUDITED_JOB_IDS = 100;
+
+/**
+ * The entry of an enqueue (Store.enqueue) as written: its details say how many jobs the call created
+ * and list the first AUDITED_JOB_IDS of their ids, in the order given (PostgreSQL builds the same in SQL:
+ * postgres/audit-log.ts).
+ */
+export const withCreatedJobs = (e: AuditEntry, ids: string[]): AuditEntry => ({
+  ...e,
+  details: { ...e.details, count: ids.length, jobIds: ids.slice(0, AUDITED_JOB_IDS) },
+});

@@ -7,10 +7,15 @@
  * complete/fail/release/heartbeat/progress apply only while that lease is current; a late report from a
  * worker that lost its lease is "stale" and changes nothing (that is how at-least-once never becomes
  * double completion).
+ *
+ * Audit rule: enqueue, cancel and retry take an optional audit entry (store/identity-store.ts), written in
+ * the same transaction as the change and only when it took effect (a refused cancel writes none); an
+ * entry the database refuses undoes the change. Internal callers (scheduler fires, recovery) pass none.
  */
 import type { Attempt, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../core/job.ts";
 import type { WaitingWorker, WorkerFit } from "../core/placement.ts";
 import type { FeedBounds, FeedEvent } from "./feed.ts";
+import type { AuditEntry } from "./identity-store.ts";
 
 export interface StoreFeatures {
   /** Several processes may share this store (PostgreSQL); SQLite is single-node. */
@@ -119,7 +124,11 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]>;
+  /**
+   * `audit`: one entry for the whole call, written when it created at least one job, its details given
+   * `count` (the jobs created) and `jobIds` (the first AUDITED_JOB_IDS of them, identity-rows.ts).
+   */
+  enqueue(jobs: NewJob[], now: number, audit?: AuditEntry): Promise<EnqueueOutcome[]>;
   /** Moves due scheduled jobs to queued; returns how many moved. */
   promoteDue(now: number): Promise<number>;
   /** The earliest runAt of a scheduled job, or null. */
@@ -141,8 +150,8 @@ export interface Store {
   reapWorkers(workerIds: string[], code: string, now: number): Promise<JobState[]>;
   setProgress(items: (LeaseId & { progress: number })[], now: number): Promise<void>;
 
-  cancel(id: string, now: number): Promise<ChangeOutcome>;
-  retry(id: string, now: number): Promise<ChangeOutcome>;
+  cancel(id: string, now: number, audit?: AuditEntry): Promise<ChangeOutcome>;
+  retry(id: string, now: number, audit?: AuditEntry): Promise<ChangeOutcome>;
 
   getJob(id: string): Promise<Job | null>;
   getJobs(ids: string[]): Promise<Job[]>;

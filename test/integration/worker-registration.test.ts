@@ -6,26 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { backends as testBackends } from "../helpers/backends.ts";
 import { api } from "../helpers/bosun-process.ts";
 import { startServer } from "../helpers/in-process.ts";
-import { freshSchema } from "../helpers/pg.ts";
 
 type Job = { id: string; status: string; attempts: number; workerId: string | null };
 type Attempt = { attempt: number; status: string; error: { code: string } | null };
 
-const backends: {
-  name: string;
-  db: () => Promise<{ flags: Record<string, unknown>; drop(): Promise<void> }>;
-}[] = [
-  { name: "SQLite", db: async () => ({ flags: {}, drop: async () => undefined }) },
-  {
-    name: "PostgreSQL",
-    db: async () => {
-      const pg = await freshSchema("bosun_registration");
-      return { flags: { db: pg.url, dbSchema: pg.schema }, drop: pg.drop };
-    },
-  },
-];
+const backends = testBackends("bosun_registration");
 
 for (const backend of backends) {
   describe(`worker registration instances (${backend.name})`, () => {

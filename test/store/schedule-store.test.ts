@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { newId } from "../../src/core/ids.ts";
-import type { Schedule } from "../../src/scheduler/schedule.ts";
 import type { Alert, AlertStore, ScheduleStore } from "../../src/scheduler/schedule-store.ts";
 import { PgScheduleStore } from "../../src/store/postgres/pg-schedules.ts";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.ts";
@@ -16,30 +15,11 @@ import type { Store } from "../../src/store/store.ts";
 import { freshSchema } from "../helpers/pg.ts";
 import { tempDir } from "../helpers/wait.ts";
 import { newJob, worker } from "./conformance.ts";
+import { schedule } from "./schedule-fixtures.ts";
 
 const T0 = 1_800_000_000_000;
 
 type Opened = { jobs: Store; schedules: ScheduleStore & AlertStore; cleanup: () => Promise<void> };
-
-const schedule = (over: Partial<Schedule> = {}): Schedule => ({
-  id: newId(),
-  name: null,
-  cron: "* * * * * *",
-  timezone: "UTC",
-  job: { type: "t", payload: { n: 1 } },
-  overlap: "allow",
-  catchUp: "none",
-  catchUpWindowMs: 60_000,
-  startAt: null,
-  endAt: null,
-  paused: false,
-  alert: null,
-  owner: "alice",
-  createdAt: T0,
-  updatedAt: T0,
-  lastFireTime: null,
-  ...over,
-});
 
 const alert = (over: Partial<Alert> = {}): Alert => ({
   id: newId(),

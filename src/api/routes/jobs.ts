@@ -45,7 +45,7 @@ export const jobRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
   async (app) => {
     const { engine } = ctx;
-    const jobs = (request: FastifyRequest) => new JobAccess(engine, request.principal);
+    const jobs = (request: FastifyRequest) => new JobAccess(engine, request.principal, { ip: request.ip });
 
     /** Advisory: the jobs that wait for a worker (queued or scheduled) and that no live worker takes. */
     const warnings = async (jobs: Job[]) => {

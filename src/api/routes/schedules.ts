@@ -91,7 +91,8 @@ export const scheduleRoutes =
   (schedules: ScheduleService): FastifyPluginAsyncTypebox =>
   async (app) => {
     const view = (s: Schedule) => scheduleView(s, schedules.nextRuns(s));
-    const own = (request: FastifyRequest) => new ScheduleAccess(schedules, request.principal);
+    const own = (request: FastifyRequest) =>
+      new ScheduleAccess(schedules, request.principal, { ip: request.ip });
     const tags = ["schedules"];
 
     app.post(

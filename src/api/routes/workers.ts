@@ -110,7 +110,8 @@ export const workerRoutes =
       async (request) => {
         const body = request.body as unknown as { draining?: unknown } | undefined;
         const draining = body?.draining === undefined ? true : body.draining === true;
-        return { worker: workerView(await workers.drain(request.params.id, draining)) };
+        const by = { principal: request.principal, origin: { ip: request.ip } };
+        return { worker: workerView(await workers.drain(request.params.id, draining, by)) };
       },
     );
 

@@ -5,7 +5,9 @@
  */
 import type postgres from "postgres";
 import type { NewJob } from "../../core/job.ts";
+import type { AuditEntry } from "../identity-store.ts";
 import type { EnqueueOutcome } from "../store.ts";
+import { auditCreatedCte } from "./audit-log.ts";
 import type { Sql } from "./connection.ts";
 import { feedCte } from "./feed.ts";
 import { jsonOrNull, toJob } from "./rows.ts";
@@ -17,6 +19,7 @@ export async function enqueueJobs(
   durable: Sql,
   jobs: NewJob[],
   now: number,
+  audit?: AuditEntry,
 ): Promise<EnqueueOutcome[]> {
   if (jobs.length === 0) return [];
   const out: EnqueueOutcome[] = [];
@@ -42,9 +45,11 @@ export async function enqueueJobs(
     schedule_id: j.scheduleId,
     scheduled_time: j.scheduledTime,
   }));
-  // One statement: the jobs and their feed rows (a job is created queued or scheduled, see above).
+  // One statement: the jobs, the audit entry if any, and their feed rows (a job is created queued or
+  // scheduled, see above). Without an entry the statement is the same as before audits existed.
+  const audited = audit ? auditCreatedCte(sql, "created", audit) : sql``;
   const inserted = await durable`WITH created AS (
-      INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *),
+      INSERT INTO jobs ${sql(rows)} ON CONFLICT DO NOTHING RETURNING *),${audited}
     ${feedCte(sql, "created", ENQUEUE, now)}
     SELECT * FROM created`;
   const byId = new Map(inserted.map((r) => [r.id as string, r]));

@@ -1,7 +1,9 @@
 /** The PostgreSQL job store's reads (lists, counts, attempts, logs) and manual changes (cancel, retry). */
 import type { Attempt, Job, JobStatus } from "../../core/job.ts";
 import { change } from "../feed.ts";
+import type { AuditEntry } from "../identity-store.ts";
 import type { ChangeOutcome, JobCounts, JobQuery, LogChunk, StoredLogChunk } from "../store.ts";
+import { insertAudit } from "./audit-log.ts";
 import type { Sql } from "./connection.ts";
 import { appendFeed } from "./feed.ts";
 import { toAttempt, toJob } from "./rows.ts";
@@ -76,7 +78,7 @@ export async function readLogs(
   }));
 }
 
-export function cancelJob(sql: Sql, id: string, now: number): Promise<ChangeOutcome> {
+export function cancelJob(sql: Sql, id: string, now: number, audit?: AuditEntry): Promise<ChangeOutcome> {
   return sql.begin(async (tx) => {
     const [row] = await tx`SELECT * FROM jobs WHERE id = ${id} FOR UPDATE`;
     if (!row) return { ok: false, reason: "not_found" } as const;
@@ -92,12 +94,13 @@ export function cancelJob(sql: Sql, id: string, now: number): Promise<ChangeOutc
       await tx`INSERT INTO job_attempts (job_id, attempt, status, started_at, finished_at, worker_id, error)
           VALUES (${id}, ${job.attempts}, 'cancelled', ${job.startedAt ?? now}, ${now}, ${job.workerId}, ${sql.json(error)})
           ON CONFLICT (job_id, attempt) DO NOTHING`;
+    if (audit) await insertAudit(tx, [audit]);
     await appendFeed(tx, [change("cancel", job.status, "cancelled", updated, now, "CANCELLED")]);
     return { ok: true, job: updated } as const;
   });
 }
 
-export function retryJob(sql: Sql, id: string, now: number): Promise<ChangeOutcome> {
+export function retryJob(sql: Sql, id: string, now: number, audit?: AuditEntry): Promise<ChangeOutcome> {
   return sql.begin(async (tx) => {
     const [row] = await tx`SELECT * FROM jobs WHERE id = ${id} FOR UPDATE`;
     if (!row) return { ok: false, reason: "not_found" } as const;
@@ -107,6 +110,7 @@ export function retryJob(sql: Sql, id: string, now: number): Promise<ChangeOutco
           finished_at = NULL, error = NULL, result = NULL, worker_id = NULL, max_attempts = attempts + attempt_budget
         WHERE id = ${id} RETURNING *`;
     const updated = toJob(row2!);
+    if (audit) await insertAudit(tx, [audit]);
     await appendFeed(tx, [change("retry", row.status as JobStatus, "queued", updated, now)]);
     return { ok: true, job: updated } as const;
   });

@@ -5,7 +5,9 @@
  */
 import type { LeaderLock } from "../../cluster/leadership.ts";
 import type { ClusterStore, LeaseState, NodeRecord, WorkerRecord } from "../cluster-store.ts";
+import type { AuditEntry } from "../identity-store.ts";
 import { decodeNode, decodeWorker, isTaken, parsedJson } from "../records.ts";
+import { audited } from "./audit-log.ts";
 import { connect, type Sql } from "./connection.ts";
 import type { PostgresStore } from "./postgres-store.ts";
 
@@ -97,8 +99,13 @@ export class PgClusterStore implements ClusterStore {
     return (await this.#sql`SELECT * FROM workers ORDER BY id`).map(toWorker);
   }
 
-  async setWorkerDraining(id: string, draining: boolean): Promise<WorkerRecord | null> {
-    const [row] = await this.#sql`UPDATE workers SET draining = ${draining} WHERE id = ${id} RETURNING *`;
+  async setWorkerDraining(id: string, draining: boolean, audit?: AuditEntry): Promise<WorkerRecord | null> {
+    const [row] = await audited(
+      this.#sql,
+      audit,
+      (tx) => tx`UPDATE workers SET draining = ${draining} WHERE id = ${id} RETURNING *`,
+      (rows) => rows.length > 0,
+    );
     return row ? toWorker(row) : null;
   }
 

@@ -40,6 +40,7 @@ import {
   usernameKey,
 } from "../identity-store.ts";
 import { parsedJson } from "../records.ts";
+import { insertAudit } from "./audit-log.ts";
 import type { Sql } from "./connection.ts";
 import type { PostgresStore } from "./postgres-store.ts";
 
@@ -73,24 +74,9 @@ export class PgIdentityStore implements IdentityStore {
     return this.#sql.begin(async (tx) => {
       await tx`SET LOCAL synchronous_commit = on`;
       const out = await fn(tx);
-      if (audit && out !== null && out !== false) await this.#audit(tx, [audit]);
+      if (audit && out !== null && out !== false) await insertAudit(tx, [audit]);
       return out;
     }) as Promise<T>;
-  }
-
-  async #audit(tx: Tx | Sql, entries: AuditEntry[]): Promise<void> {
-    const rows = entries.map((e) => ({
-      at: e.at,
-      actor_id: e.actorId,
-      actor_name: e.actorName,
-      action: e.action,
-      target_type: e.targetType,
-      target_id: e.targetId,
-      ip: e.ip,
-      outcome: e.outcome,
-      details: e.details === null ? null : tx.json(e.details as never),
-    }));
-    await tx`INSERT INTO audit_log ${tx(rows)}`;
   }
 
   /** The lock every change to a user's sessions takes first; false: the user is gone. */
@@ -368,7 +354,7 @@ export class PgIdentityStore implements IdentityStore {
 
   async appendAudit(entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.#write(undefined, (tx) => this.#audit(tx, entries));
+    await this.#write(undefined, (tx) => insertAudit(tx, entries));
   }
 
   async listAudit(q: AuditQuery): Promise<AuditRecord[]> {

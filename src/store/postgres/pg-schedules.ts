@@ -14,13 +14,16 @@ import type {
   ScheduleStore,
 } from "../../scheduler/schedule-store.ts";
 import { change } from "../feed.ts";
+import type { AuditEntry } from "../identity-store.ts";
 import { decodeAlert, decodeRun, decodeSchedule, parsedJson } from "../records.ts";
+import { audited } from "./audit-log.ts";
 import type { Sql } from "./connection.ts";
 import { appendFeed } from "./feed.ts";
 import type { PostgresStore } from "./postgres-store.ts";
 import { toJobState } from "./rows.ts";
 
 type Row = Record<string, unknown>;
+type Tx = Sql | TransactionSql;
 const toSchedule = (r: Row): Schedule => decodeSchedule(r, parsedJson);
 const toRun = (r: Row): ScheduleRun => decodeRun(r, parsedJson);
 
@@ -72,10 +75,15 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
       FROM schedules s`;
   }
 
-  async create(s: Schedule): Promise<Schedule> {
+  async create(s: Schedule, audit?: AuditEntry): Promise<Schedule> {
     const row = { ...this.#fields(s), id: s.id, created_at: s.createdAt, last_fire_time: s.lastFireTime };
     try {
-      await this.#sql`INSERT INTO schedules ${this.#sql(row)}`;
+      await audited(
+        this.#sql,
+        audit,
+        (tx) => tx`INSERT INTO schedules ${tx(row)}`,
+        () => true,
+      );
     } catch (err) {
       throw nameTaken(err, s);
     }
@@ -98,16 +106,18 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
     return (await this.#sql`${this.#select()} WHERE NOT s.paused`).map(toSchedule);
   }
 
-  async update(s: Schedule): Promise<Schedule> {
+  async update(s: Schedule, audit?: AuditEntry): Promise<Schedule> {
     let count: number;
     try {
       // lastFireTime only moves forward: the scheduler may have fired since this copy was read. Held
       // fires belong to the scheduler (setHeldFires) and are left alone.
-      count = (
-        await this.#sql`UPDATE schedules SET ${this.#sql(this.#fields(s))},
-          last_fire_time = GREATEST(last_fire_time, ${s.lastFireTime}::bigint)
-          WHERE id = ${s.id}`
-      ).count;
+      const update = async (tx: Tx) =>
+        (
+          await tx`UPDATE schedules SET ${tx(this.#fields(s))},
+            last_fire_time = GREATEST(last_fire_time, ${s.lastFireTime}::bigint)
+            WHERE id = ${s.id}`
+        ).count;
+      count = await audited(this.#sql, audit, update, (n) => n > 0);
     } catch (err) {
       throw nameTaken(err, s);
     }
@@ -116,8 +126,9 @@ export class PgScheduleStore implements ScheduleStore, AlertStore {
     return saved;
   }
 
-  async delete(id: string): Promise<boolean> {
-    return (await this.#sql`DELETE FROM schedules WHERE id = ${id}`).count > 0;
+  async delete(id: string, audit?: AuditEntry): Promise<boolean> {
+    const remove = async (tx: Tx) => (await tx`DELETE FROM schedules WHERE id = ${id}`).count > 0;
+    return audited(this.#sql, audit, remove, (gone) => gone);
   }
 
   async setLastFires(fires: { id: string; time: number }[]): Promise<void> {

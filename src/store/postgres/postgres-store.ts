@@ -7,6 +7,7 @@
 import type postgres from "postgres";
 import type { Attempt, Claim, Job, JobState, NewJob } from "../../core/job.ts";
 import { change, type FeedBounds, type FeedEvent } from "../feed.ts";
+import type { AuditEntry } from "../identity-store.ts";
 import type {
   ChangeOutcome,
   ClaimRequest,
@@ -75,8 +76,8 @@ export class PostgresStore implements Store {
     await Promise.all([this.sql.end({ timeout: 5 }), this.#durable.end({ timeout: 5 })]);
   }
 
-  enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]> {
-    return enqueueJobs(this.sql, this.#durable, jobs, now);
+  enqueue(jobs: NewJob[], now: number, audit?: AuditEntry): Promise<EnqueueOutcome[]> {
+    return enqueueJobs(this.sql, this.#durable, jobs, now, audit);
   }
 
   async promoteDue(now: number): Promise<number> {
@@ -192,12 +193,12 @@ export class PostgresStore implements Store {
       WHERE j.id = i.id AND ${holdsLease(sql)}`;
   }
 
-  cancel(id: string, now: number): Promise<ChangeOutcome> {
-    return cancelJob(this.sql, id, now);
+  cancel(id: string, now: number, audit?: AuditEntry): Promise<ChangeOutcome> {
+    return cancelJob(this.sql, id, now, audit);
   }
 
-  retry(id: string, now: number): Promise<ChangeOutcome> {
-    return retryJob(this.sql, id, now);
+  retry(id: string, now: number, audit?: AuditEntry): Promise<ChangeOutcome> {
+    return retryJob(this.sql, id, now, audit);
   }
 
   async getJob(id: string): Promise<Job | null> {

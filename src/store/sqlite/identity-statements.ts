@@ -12,8 +12,6 @@ const AUDIT_PAGE = (where: string) =>
 export function prepareIdentity(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
-    audit: p(`INSERT INTO audit_log (at, actor_id, actor_name, action, target_type, target_id, ip, outcome,
-        details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     auditPage: {
       all: p(AUDIT_PAGE("")),
       actor: p(AUDIT_PAGE("actor_id = ? AND")),

@@ -1,7 +1,9 @@
 /** ClusterStore on the node's SQLite file (a one-node cluster, or several processes sharing one file). */
 import type { DatabaseSync } from "node:sqlite";
 import type { ClusterStore, LeaseState, NodeRecord, WorkerRecord } from "../cluster-store.ts";
+import type { AuditEntry } from "../identity-store.ts";
 import { decodeNode, decodeWorker, isTaken, parseJson } from "../records.ts";
+import { type AuditWriter, audited, auditWriter } from "./audit-log.ts";
 import { transaction } from "./database.ts";
 
 const toNode = decodeNode;
@@ -9,9 +11,11 @@ const toWorker = (r: Record<string, unknown>) => decodeWorker(r, parseJson);
 
 export class SqliteClusterStore implements ClusterStore {
   readonly #db: DatabaseSync;
+  readonly #audit: AuditWriter;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
+    this.#audit = auditWriter(db);
   }
 
   async heartbeatNode(n: NodeRecord): Promise<void> {
@@ -113,10 +117,10 @@ export class SqliteClusterStore implements ClusterStore {
     return this.#db.prepare("SELECT * FROM workers ORDER BY id").all().map(toWorker);
   }
 
-  async setWorkerDraining(id: string, draining: boolean): Promise<WorkerRecord | null> {
-    const row = this.#db
-      .prepare("UPDATE workers SET draining = ? WHERE id = ? RETURNING *")
-      .get(draining ? 1 : 0, id);
+  async setWorkerDraining(id: string, draining: boolean, audit?: AuditEntry): Promise<WorkerRecord | null> {
+    const set = () =>
+      this.#db.prepare("UPDATE workers SET draining = ? WHERE id = ? RETURNING *").get(draining ? 1 : 0, id);
+    const row = audited(this.#db, this.#audit, audit, set, (r) => r !== undefined);
     return row ? toWorker(row) : null;
   }
 

@@ -33,6 +33,7 @@ import {
   usernameKey,
 } from "../identity-store.ts";
 import { parseJson } from "../records.ts";
+import { type AuditWriter, audited, auditWriter } from "./audit-log.ts";
 import { transaction } from "./database.ts";
 import { type IdentityStatements, prepareIdentity } from "./identity-statements.ts";
 
@@ -47,37 +48,18 @@ const usernameTaken = (err: unknown, username: string) =>
 export class SqliteIdentityStore implements IdentityStore {
   readonly #db: DatabaseSync;
   readonly #s: IdentityStatements;
+  readonly #audit: AuditWriter;
   #secret: Uint8Array | null = null;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
     this.#s = prepareIdentity(db);
+    this.#audit = auditWriter(db);
   }
 
-  /**
-   * `fn` and its audit entry in one transaction. The entry is written only when the change took effect
-   * (fn returned neither null nor false); an entry the database refuses undoes the change.
-   */
+  /** `fn` and its audit entry in one transaction; the entry only when fn returned neither null nor false. */
   #write<T>(audit: AuditEntry | undefined, fn: () => T): T {
-    return transaction(this.#db, () => {
-      const out = fn();
-      if (audit && out !== null && out !== false) this.#audit(audit);
-      return out;
-    });
-  }
-
-  #audit(e: AuditEntry): void {
-    this.#s.audit.run(
-      e.at,
-      e.actorId,
-      e.actorName,
-      e.action,
-      e.targetType,
-      e.targetId,
-      e.ip,
-      e.outcome,
-      e.details === null ? null : JSON.stringify(e.details),
-    );
+    return audited(this.#db, this.#audit, audit, fn, (out) => out !== null && out !== false);
   }
 
   async createUser(u: NewUser, audit?: AuditEntry): Promise<UserRecord> {

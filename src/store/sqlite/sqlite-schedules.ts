@@ -15,7 +15,9 @@ import type {
   ScheduleStore,
 } from "../../scheduler/schedule-store.ts";
 import { change } from "../feed.ts";
+import type { AuditEntry } from "../identity-store.ts";
 import { decodeAlert, decodeRun, decodeSchedule, parseJson } from "../records.ts";
+import { type AuditWriter, audited, auditWriter } from "./audit-log.ts";
 import { transaction } from "./database.ts";
 import { type FeedStatements, prepareFeed } from "./feed.ts";
 import { JOB_STATE_COLUMNS, toJobState } from "./rows.ts";
@@ -123,16 +125,19 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
   readonly #db: DatabaseSync;
   readonly #s: ReturnType<typeof prepare>;
   readonly #feed: FeedStatements;
+  readonly #audit: AuditWriter;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
     this.#s = prepare(db);
     this.#feed = prepareFeed(db);
+    this.#audit = auditWriter(db);
   }
 
-  async create(s: Schedule): Promise<Schedule> {
+  async create(s: Schedule, audit?: AuditEntry): Promise<Schedule> {
     try {
-      this.#s.insert.run(...values(s), s.lastFireTime, s.id, s.createdAt);
+      const insert = () => this.#s.insert.run(...values(s), s.lastFireTime, s.id, s.createdAt);
+      audited(this.#db, this.#audit, audit, insert, () => true);
     } catch (err) {
       throw nameTaken(err, s);
     }
@@ -156,10 +161,12 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
     return this.#s.active.all().map(toSchedule);
   }
 
-  async update(s: Schedule): Promise<Schedule> {
+  async update(s: Schedule, audit?: AuditEntry): Promise<Schedule> {
     let changes: number;
     try {
-      changes = Number(this.#s.update.run(...values(s), s.lastFireTime, s.lastFireTime, s.id).changes);
+      const update = () =>
+        Number(this.#s.update.run(...values(s), s.lastFireTime, s.lastFireTime, s.id).changes);
+      changes = audited(this.#db, this.#audit, audit, update, (n) => n > 0);
     } catch (err) {
       throw nameTaken(err, s);
     }
@@ -168,8 +175,9 @@ export class SqliteScheduleStore implements ScheduleStore, AlertStore {
     return saved;
   }
 
-  async delete(id: string): Promise<boolean> {
-    return Number(this.#s.delete.run(id).changes) > 0;
+  async delete(id: string, audit?: AuditEntry): Promise<boolean> {
+    const remove = () => Number(this.#s.delete.run(id).changes) > 0;
+    return audited(this.#db, this.#audit, audit, remove, (gone) => gone);
   }
 
   async setLastFires(fires: { id: string; time: number }[]): Promise<void> {

@@ -9,8 +9,9 @@
  * as on PostgreSQL and no read here knows about them.
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { Attempt, Claim, Job, JobError, JobState, JobStatus, NewJob } from "../../core/job.ts";
+import type { Attempt, Claim, Job, JobState, NewJob } from "../../core/job.ts";
 import { change, type FeedBounds, type FeedEvent, type NewFeedEvent } from "../feed.ts";
+import type { AuditEntry } from "../identity-store.ts";
 import type {
   ChangeOutcome,
   ClaimRequest,
@@ -26,14 +27,16 @@ import type {
   Store,
   StoredLogChunk,
 } from "../store.ts";
+import { type AuditWriter, auditCreated, auditWriter } from "./audit-log.ts";
 import { BACKSTOP_WAL_PAGES, Checkpointer } from "./checkpointer.ts";
 import { claimJobs } from "./claim.ts";
 import { completeJobs } from "./complete.ts";
 import { migrate, openDatabase, transaction } from "./database.ts";
 import { enqueueJobs } from "./enqueue.ts";
-import { failLease, insertAttempt, reapRows } from "./fail.ts";
+import { failLease, reapRows } from "./fail.ts";
 import { type FeedStatements, prepareFeed } from "./feed.ts";
 import { Holding } from "./holding.ts";
+import { cancelJob, retryJob } from "./job-changes.ts";
 import { counts, listAttempts, listJobs, logBytes, readLogs } from "./job-queries.ts";
 import { createJobsView } from "./jobs-view.ts";
 import { toJob, toJobState } from "./rows.ts";
@@ -63,6 +66,7 @@ export class SqliteStore implements Store {
   readonly #holding: Holding;
   readonly #held = new SoftClaims();
   readonly #feed: FeedStatements;
+  readonly #audit: AuditWriter;
   /** The last process that had this file open did not close it (it crashed or was killed). */
   readonly recoveredFromCrash: boolean;
 
@@ -91,6 +95,7 @@ export class SqliteStore implements Store {
     }
     this.#db = db;
     this.#feed = prepareFeed(db);
+    this.#audit = auditWriter(db);
     this.#holding = new Holding(this.#db, this.#s, this.#feed, {
       held: this.#held,
       softClaimMs: opts.softClaimMs,
@@ -150,10 +155,11 @@ export class SqliteStore implements Store {
     this.#lock?.release();
   }
 
-  async enqueue(jobs: NewJob[], now: number): Promise<EnqueueOutcome[]> {
+  async enqueue(jobs: NewJob[], now: number, audit?: AuditEntry): Promise<EnqueueOutcome[]> {
     return transaction(this.#db, () => {
       const feed: NewFeedEvent[] = [];
       const out = enqueueJobs(this.#s, this.#held, jobs, now, feed);
+      if (audit) auditCreated(this.#audit, audit, out);
       this.#append(feed);
       return out;
     });
@@ -298,35 +304,22 @@ export class SqliteStore implements Store {
     });
   }
 
-  async cancel(id: string, now: number): Promise<ChangeOutcome> {
-    return transaction(this.#db, () => {
-      // A held claim is written first, so the job is cancelled as the running job it is.
-      const held = this.#held.get(id);
-      if (held) this.#holding.harden([held]);
-      const row = this.#s.byId.get(id);
-      if (!row) return { ok: false, reason: "not_found" };
-      const job = toJob(row);
-      if (job.status === "completed" || job.status === "failed" || job.status === "cancelled")
-        return { ok: false, reason: "invalid_state", job };
-      const error: JobError = { code: "CANCELLED", message: "The job was cancelled" };
-      const updated = toJob(this.#s.cancelOne.get(JSON.stringify(error), now, now, id)!);
-      if (job.status === "running")
-        insertAttempt(this.#s, toJobState(row), job.attempts, "cancelled", now, null, null, error);
-      this.#append([change("cancel", job.status, "cancelled", updated, now, "CANCELLED")]);
-      return { ok: true, job: updated };
-    });
+  async cancel(id: string, now: number, audit?: AuditEntry): Promise<ChangeOutcome> {
+    return this.#changeJob(audit, (feed) => cancelJob(this.#s, this.#holding, id, now, feed));
   }
 
-  async retry(id: string, now: number): Promise<ChangeOutcome> {
+  async retry(id: string, now: number, audit?: AuditEntry): Promise<ChangeOutcome> {
+    return this.#changeJob(audit, (feed) => retryJob(this.#s, this.#holding, id, now, feed));
+  }
+
+  /** A manual change with its audit entry (when it took effect) and its feed rows, in one transaction. */
+  #changeJob(audit: AuditEntry | undefined, fn: (feed: NewFeedEvent[]) => ChangeOutcome): ChangeOutcome {
     return transaction(this.#db, () => {
-      const row = this.#s.byId.get(id);
-      if (!row) return { ok: false, reason: "not_found" };
-      if (row.status !== "failed" && row.status !== "cancelled")
-        return { ok: false, reason: "invalid_state", job: toJob(row) };
-      const updated = toJob(this.#s.retryOne.get(now, now, id)!);
-      this.#append([change("retry", row.status as JobStatus, "queued", updated, now)]);
-      this.#held.floor.reset();
-      return { ok: true, job: updated };
+      const feed: NewFeedEvent[] = [];
+      const out = fn(feed);
+      if (audit && out.ok) this.#audit(audit);
+      this.#append(feed);
+      return out;
     });
   }
 
