@@ -102,6 +102,33 @@ describe("http jobs: the SSRF guard", () => {
     }
   });
 
+  it("refuses a URL with credentials at submission (they would not be sent), storing nothing", async () => {
+    const s = await startServer({ concurrency: 0 });
+    try {
+      for (const url of [
+        "http://user:pw@example.com/",
+        "https://user@example.com",
+        "http://:pw@example.com?x",
+      ]) {
+        const res = await api<{ error: { code: string } }>(s.url, "POST", "/api/v1/jobs", {
+          type: "http",
+          payload: { url },
+        });
+        assert.equal(res.status, 400, url);
+        assert.equal(res.body.error.code, "VALIDATION_FAILED");
+      }
+      const ok = await api(s.url, "POST", "/api/v1/jobs", {
+        type: "http",
+        payload: { url: "https://example.com/a@b?c=d@e" },
+      });
+      assert.equal(ok.status, 201, "an @ after the host is part of the path");
+      const list = await api<{ items: unknown[] }>(s.url, "GET", "/api/v1/jobs");
+      assert.equal(list.body.items.length, 1);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it("answers an open and a closed port alike: no port scan through error codes", async () => {
     const s = await startServer({ concurrency: 2 });
     try {
