@@ -7,6 +7,10 @@
  * `X-Bosun-Signature: sha256=<HMAC-SHA256 of the raw body>` and retries with exponential backoff. The
  * outbox survives restarts, so does an undelivered alert; outcomes are visible at GET /api/v1/alerts.
  *
+ * Webhooks go through the same outbound guard as http jobs (src/outbound/): a URL the policy refuses
+ * (loopback, private, metadata addresses… unless opened with --http-allow) fails the alert at once, with
+ * `HTTP_TARGET_DENIED` as its last error, and is not retried.
+ *
  * Delivery is at least once: before each attempt the alert is leased (its next attempt pushed past the
  * request's timeout), so a new leader does not send it again while the old one is still waiting for an
  * answer — but a receiver should still treat X-Bosun-Alert-Id as an idempotency key.
@@ -15,6 +19,7 @@ import { createHmac } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.ts";
 import type { Engine } from "../engine/engine.ts";
+import { OutboundClient, OutboundDenied } from "../outbound/outbound-client.ts";
 import type { Alert, AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
 import type { AlertTargetConfig } from "./alert-body.ts";
 import { AlertRecorder } from "./alert-recorder.ts";
@@ -36,6 +41,11 @@ export interface AlertServiceOptions {
   logger: Logger;
   global: AlertTargetConfig | null;
   perQueue: Record<string, AlertTargetConfig>;
+  /**
+   * The guarded client webhooks are sent through, so that an alert cannot reach what an http job may not
+   * (default: one with the default policy, refusing loopback, private and metadata addresses).
+   */
+  outbound?: OutboundClient;
   /** Wakes the recorder when this process failed jobs, to record them at once rather than at the next poll. */
   subscribe?: (fn: () => void) => () => void;
   /** How often the recorder reads the feed without a wake-up. */
@@ -51,11 +61,15 @@ export const signature = (secret: string, body: string): string =>
 export class AlertService {
   readonly #o: AlertServiceOptions;
   readonly #recorder: AlertRecorder;
+  readonly #outbound: OutboundClient;
+  readonly #ownsOutbound: boolean;
   #loop: NodeJS.Timeout | null = null;
   #delivering: Promise<void> | null = null;
 
   constructor(opts: AlertServiceOptions) {
     this.#o = opts;
+    this.#outbound = opts.outbound ?? new OutboundClient();
+    this.#ownsOutbound = opts.outbound === undefined;
     this.#recorder = new AlertRecorder({
       store: opts.engine.store,
       alerts: opts.alerts,
@@ -136,19 +150,23 @@ export class AlertService {
     if (a.secret) headers["x-bosun-signature"] = signature(a.secret, a.body);
     let status: number | null = null;
     let error: string | null = null;
+    let denied = false;
     try {
-      const res = await fetch(a.url, {
+      // A redirect is an answer like any other non-2xx: a webhook is called at the URL it was given.
+      const res = await this.#outbound.request({
+        url: new URL(a.url),
         method: "POST",
         headers,
         body: a.body,
         signal: AbortSignal.timeout(timeoutMs),
-        redirect: "manual",
+        redirects: "manual",
+        maxBodyBytes: 0,
       });
       status = res.status;
-      await res.arrayBuffer();
       if (res.status < 200 || res.status > 299) error = `answered ${res.status}`;
     } catch (err) {
-      error = String((err as { cause?: unknown }).cause ?? err);
+      denied = err instanceof OutboundDenied;
+      error = denied ? `HTTP_TARGET_DENIED: ${(err as Error).message}` : String(err);
     }
     const now = this.#o.clock.now();
     if (error === null) {
@@ -162,7 +180,8 @@ export class AlertService {
       });
       return;
     }
-    const giveUp = attempts >= max;
+    // A target the policy refuses stays refused: trying again cannot help.
+    const giveUp = denied || attempts >= max;
     const delay = (this.#o.baseDelayMs ?? BASE_DELAY_MS) * 2 ** (attempts - 1);
     this.#o.logger.warn(
       { alertId: a.id, url: a.url, attempts, error },
@@ -182,5 +201,6 @@ export class AlertService {
     this.stop();
     await this.#recorder.idle();
     await this.#delivering;
+    if (this.#ownsOutbound) this.#outbound.close();
   }
 }

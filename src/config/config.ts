@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
 import { BosunError } from "../core/errors.ts";
+import { OutboundPolicy, PolicyEntryError } from "../outbound/outbound-policy.ts";
 
 /** What a POSIX shell accepts as a variable name; anything else (`A=B;`) would inject another variable. */
 export const ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
@@ -58,8 +59,14 @@ export const ConfigSchema = Type.Object(
     /** Stable identity of this node; defaults to one stored in dataDir (SQLite) or host:port. */
     nodeId: Type.Union([Type.String(), Type.Null()], { default: null }),
     workerLabels: Type.Record(Type.String(), Type.String(), { default: {} }),
-    httpAllowHosts: Type.Array(Type.String(), { default: [] }),
-    httpDenyHosts: Type.Array(Type.String(), { default: [] }),
+    /**
+     * What `http` jobs and alert webhooks may reach besides public addresses: host names (`.example.com`
+     * with its subdomains), addresses or CIDRs. Loopback, private, link-local (cloud metadata) and other
+     * special addresses are refused unless opened here (src/outbound/outbound-policy.ts).
+     */
+    httpAllow: Type.Array(Type.String(), { default: [] }),
+    /** Hosts, addresses or CIDRs refused besides those; an httpAllow entry that matches wins. */
+    httpDeny: Type.Array(Type.String(), { default: [] }),
     /** Called when any job ends failed after its last attempt. */
     alertWebhookUrl: Type.Union([Type.String({ pattern: "^https?://" }), Type.Null()], { default: null }),
     alertWebhookSecret: Type.Union([Type.String(), Type.Null()], { default: null }),
@@ -145,6 +152,8 @@ const ENV: Record<string, keyof Config> = {
   BOSUN_DURABILITY: "durability",
   BOSUN_LOG_LEVEL: "logLevel",
   BOSUN_NODE_ID: "nodeId",
+  BOSUN_HTTP_ALLOW: "httpAllow",
+  BOSUN_HTTP_DENY: "httpDeny",
   BOSUN_ALERT_WEBHOOK_URL: "alertWebhookUrl",
   BOSUN_ALERT_WEBHOOK_SECRET: "alertWebhookSecret",
   BOSUN_JOB_ENV_ALLOW: "jobEnvAllow",
@@ -158,7 +167,7 @@ const ENV: Record<string, keyof Config> = {
 };
 
 /** Keys whose environment variable or flag is a comma-separated list. */
-const LISTS = new Set<keyof Config>(["jobEnvAllow", "allowedHosts", "corsOrigins"]);
+const LISTS = new Set<keyof Config>(["httpAllow", "httpDeny", "jobEnvAllow", "allowedHosts", "corsOrigins"]);
 
 const BOOLEANS = new Set<keyof Config>(["metricsPublic"]);
 
@@ -213,10 +222,20 @@ export const CONFIG_FLAGS: Partial<Record<keyof Config, string>> = {
   logLevel: "--log-level",
   nodeId: "--node-id",
   workerLabels: "--labels",
+  httpAllow: "--http-allow",
+  httpDeny: "--http-deny",
   alertWebhookUrl: "--alert-webhook-url",
   jobEnvAllow: "--job-env-allow",
   adminPassword: "--admin-password",
   allowedHosts: "--allowed-hosts",
+};
+
+/** Keys that existed once, and what took their place (a config file that names one is refused). */
+const REPLACED: Record<string, string> = {
+  httpAllowHosts:
+    'was replaced: loopback, private and metadata addresses are now refused by default, "httpAllow" opens hosts and CIDRs, "httpDeny" refuses more (["0.0.0.0/0", "::/0"] with an httpAllow list allows only that list); see docs/security.md',
+  httpDenyHosts:
+    'was replaced by "httpDeny" (hosts, addresses or CIDRs, checked on the address connected to); see docs/security.md',
 };
 
 /** The JSON object of a config file, or an error that names the file and what is wrong with it. */
@@ -232,6 +251,11 @@ function readConfigFile(file: string): Record<string, unknown> {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     throw new BosunError("VALIDATION_FAILED", `Config file ${path}: must hold one JSON object`);
   const keys = Object.keys(ConfigSchema.properties);
+  const replaced = Object.keys(parsed).filter((k) => k in REPLACED);
+  if (replaced.length > 0) {
+    const problems = replaced.map((k) => `"${k}" ${REPLACED[k]}`);
+    throw new BosunError("VALIDATION_FAILED", `Config file ${path}: ${problems.join("; ")}`, problems);
+  }
   const unknown = Object.keys(parsed).filter((k) => !keys.includes(k));
   if (unknown.length > 0) {
     const problems = unknown.map((k) => unknownKey(k, keys));
@@ -296,6 +320,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new BosunError("VALIDATION_FAILED", `Invalid configuration: ${problems.join("; ")}`, problems);
   }
   const config = withDefaults as Static<typeof ConfigSchema>;
+  try {
+    new OutboundPolicy({ allow: config.httpAllow, deny: config.httpDeny }, { localAddresses: [] });
+  } catch (err) {
+    if (!(err instanceof PolicyEntryError)) throw err;
+    throw new BosunError("VALIDATION_FAILED", `Invalid configuration: ${err.message}`, [err.message]);
+  }
   const jobEnvInherited = Object.freeze(
     inheritedJobEnv(sources.jobEnvSource ?? process.env, config.jobEnvAllow),
   );

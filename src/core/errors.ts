@@ -48,6 +48,11 @@ export const ERRORS = {
   EXIT_NONZERO: { status: 500, message: "The command exited with a non-zero status" },
   HTTP_STATUS: { status: 500, message: "The target answered with a non-2xx status" },
   NETWORK_ERROR: { status: 500, message: "The request failed before an answer arrived" },
+  HTTP_TARGET_DENIED: {
+    status: 500,
+    message: "The outbound policy refuses this target (loopback, private, metadata…); nothing was sent",
+  },
+  TOO_MANY_REDIRECTS: { status: 500, message: "The target redirected more times than followed" },
   HANDLER_ERROR: { status: 500, message: "The handler threw" },
   LEASE_EXPIRED: { status: 500, message: "The worker stopped renewing its lease" },
   WORKER_LOST: { status: 500, message: "The worker that ran the attempt is gone" },

@@ -7,6 +7,7 @@
 import { type Principal, SYSTEM_PRINCIPAL } from "../auth/principal.ts";
 import { BosunError } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
+import type { OutboundPolicySpec } from "../outbound/outbound-policy.ts";
 import type { ClusterStore, WorkerRecord } from "../store/cluster-store.ts";
 import type { CompleteInput, FailInput, LeaseId, LeaseRef, LogChunk } from "../store/store.ts";
 import { auditEntry, type Origin } from "./audit-entry.ts";
@@ -59,10 +60,13 @@ export class WorkerService {
   readonly #engine: Engine;
   readonly #cluster: ClusterStore;
   readonly #known = new Map<string, WorkerRecord>();
+  /** What http jobs may reach, sent to every worker that registers (the server's httpAllow/httpDeny). */
+  readonly httpPolicy: OutboundPolicySpec;
 
-  constructor(engine: Engine, cluster: ClusterStore) {
+  constructor(engine: Engine, cluster: ClusterStore, opts: { httpPolicy?: OutboundPolicySpec } = {}) {
     this.#engine = engine;
     this.#cluster = cluster;
+    this.httpPolicy = opts.httpPolicy ?? { allow: [], deny: [] };
     // A drain decided on any node reaches this one through the bus: forget the cached record so the next
     // poll reads the new state, and end the worker's current long-polls here.
     engine.bus.subscribe("worker", (e) => {

@@ -1,12 +1,19 @@
 /**
  * `http`: one HTTP request per attempt (seed 002's targets, seed 003's http jobs). A 2xx answer completes
  * the attempt; any other status (HTTP_STATUS) or a network failure (NETWORK_ERROR) fails it, and the
- * engine retries it with the job's backoff. Hosts can be restricted by allow/deny lists; header values are
- * never logged (they carry secrets).
+ * engine retries it with the job's backoff. Requests go through the outbound guard (src/outbound/): a target
+ * the policy refuses (loopback, private, metadata addresses… unless opened with --http-allow) fails the
+ * attempt with HTTP_TARGET_DENIED, not retried. Header values are never logged (they carry secrets).
  */
 import { type Static, Type } from "typebox";
 import { JobFailure } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
+import {
+  OutboundClient,
+  OutboundDenied,
+  type OutboundResponse,
+  TooManyRedirects,
+} from "../outbound/outbound-client.ts";
 import type { ExecContext, ExecOutcome, Executor } from "./executor.ts";
 
 /** Characters of the response body kept in the result. */
@@ -15,7 +22,8 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 
 export const HttpPayload = Type.Object(
   {
-    url: Type.String({ format: "uri", pattern: "^https?://" }),
+    // No user:password@ part: it would not be sent (credentials go in `headers`).
+    url: Type.String({ format: "uri", pattern: "^https?://[^/?#@]+([/?#]|$)" }),
     method: Type.Optional(
       Type.Union(
         ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].map((m) => Type.Literal(m)),
@@ -31,89 +39,81 @@ export const HttpPayload = Type.Object(
 type HttpPayload = Static<typeof HttpPayload>;
 
 export interface HttpExecutorOptions {
-  /** When non-empty, only these hosts (exact, or `*.example.com`). */
-  allowHosts?: string[];
-  denyHosts?: string[];
+  /** Every request goes through it (its policy decides what may be reached); default: the default policy. */
+  client?: OutboundClient;
 }
 
-const matches = (host: string, pattern: string): boolean =>
-  pattern.startsWith("*.") ? host.endsWith(pattern.slice(1)) || host === pattern.slice(2) : host === pattern;
+/** Redirects an attempt follows, each one checked like the first request. */
+export const MAX_REDIRECTS = 5;
+/** Bytes of the answer read: enough for BODY_LIMIT_CHARS characters of any UTF-8. */
+const BODY_LIMIT_BYTES = 4 * BODY_LIMIT_CHARS;
 
 export class HttpExecutor implements Executor {
   readonly type = "http";
   readonly payloadSchema = HttpPayload;
-  readonly #allow: string[];
-  readonly #deny: string[];
+  readonly #client: OutboundClient;
 
   constructor(opts: HttpExecutorOptions = {}) {
-    this.#allow = (opts.allowHosts ?? []).map((h) => h.toLowerCase());
-    this.#deny = (opts.denyHosts ?? []).map((h) => h.toLowerCase());
-  }
-
-  #checkHost(url: URL): void {
-    const host = url.hostname.toLowerCase();
-    const denied =
-      this.#deny.some((p) => matches(host, p)) ||
-      (this.#allow.length > 0 && !this.#allow.some((p) => matches(host, p)));
-    if (denied)
-      throw new JobFailure("FORBIDDEN", `Requests to ${host} are not allowed here`, { retryable: false });
+    this.#client = opts.client ?? new OutboundClient();
   }
 
   async run(job: Claim, ctx: ExecContext): Promise<ExecOutcome> {
     const p = job.payload as HttpPayload;
     const url = new URL(p.url);
-    this.#checkHost(url);
     const method: string = p.method ?? "POST";
-    const headers = new Headers(p.headers ?? {});
+    const target = `${method} ${url.origin}${url.pathname}`;
+    // The payload schema refuses them at submission; a job stored before it did is refused here.
+    if (url.username || url.password)
+      throw new JobFailure("NETWORK_ERROR", `${target}: credentials in the URL are not sent; use a header`, {
+        retryable: false,
+      });
+    const headers: Record<string, string> = { ...p.headers };
     let body: string | undefined;
     if (p.body !== undefined && method !== "GET" && method !== "HEAD") {
       if (typeof p.body === "string") body = p.body;
       else {
         body = JSON.stringify(p.body);
-        if (!headers.has("content-type")) headers.set("content-type", "application/json");
+        if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type"))
+          headers["content-type"] = "application/json";
       }
     }
     const timeoutMs = p.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
     const started = performance.now();
-    let res: Response;
+    let res: OutboundResponse;
     try {
-      res = await fetch(url, {
+      res = await this.#client.request({
+        url,
         method,
         headers,
         body,
         signal: AbortSignal.any([ctx.signal, timeout]),
-        redirect: "follow",
+        redirects: MAX_REDIRECTS,
+        maxBodyBytes: BODY_LIMIT_BYTES,
       });
     } catch (err) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (timeout.aborted)
-        throw new JobFailure("TIMEOUT", `${method} ${url.origin}${url.pathname} took over ${timeoutMs} ms`);
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new JobFailure(
-        "NETWORK_ERROR",
-        `${method} ${url.origin}${url.pathname} failed: ${cause?.code ?? cause?.message ?? String(err)}`,
-      );
+      if (timeout.aborted) throw new JobFailure("TIMEOUT", `${target} took over ${timeoutMs} ms`);
+      // Refused before any connection: the same answer whether something listens there or not.
+      if (err instanceof OutboundDenied)
+        throw new JobFailure("HTTP_TARGET_DENIED", `${target} refused: ${err.message}`, { retryable: false });
+      if (err instanceof TooManyRedirects)
+        throw new JobFailure("TOO_MANY_REDIRECTS", err.message, { retryable: false });
+      const e = err as NodeJS.ErrnoException;
+      throw new JobFailure("NETWORK_ERROR", `${target} failed: ${e.code ?? e.message ?? String(err)}`);
     }
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (err) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (timeout.aborted) throw new JobFailure("TIMEOUT", `Reading the answer took over ${timeoutMs} ms`);
-      throw new JobFailure("NETWORK_ERROR", `Reading the answer failed: ${String(err)}`, {
-        httpStatus: res.status,
-      });
-    }
+    const text = res.body.toString("utf8");
     const durationMs = Math.round(performance.now() - started);
     const result = {
       status: res.status,
       body: text.length > BODY_LIMIT_CHARS ? text.slice(0, BODY_LIMIT_CHARS) : text,
       durationMs,
     };
-    ctx.log(`${method} ${url.origin}${url.pathname} → ${res.status} in ${durationMs} ms\n`);
-    if (res.ok) return { result, httpStatus: res.status };
-    throw new JobFailure("HTTP_STATUS", `${method} ${url.origin}${url.pathname} answered ${res.status}`, {
+    const via =
+      res.redirects > 0 ? ` (${res.redirects} redirects to ${res.url.origin}${res.url.pathname})` : "";
+    ctx.log(`${target} → ${res.status} in ${durationMs} ms${via}\n`);
+    if (res.status >= 200 && res.status <= 299) return { result, httpStatus: res.status };
+    throw new JobFailure("HTTP_STATUS", `${target} answered ${res.status}`, {
       httpStatus: res.status,
       details: { status: res.status, body: result.body.slice(0, 2048) },
     });

@@ -21,6 +21,8 @@ import { WorkerService } from "../engine/worker-service.ts";
 import type { Executor } from "../executors/executor.ts";
 import { HandlerRegistry } from "../executors/handler.ts";
 import { builtinExecutors } from "../executors/registry.ts";
+import { OutboundClient } from "../outbound/outbound-client.ts";
+import { OutboundPolicy } from "../outbound/outbound-policy.ts";
 import { DriftMeter } from "../scheduler/drift.ts";
 import { ScheduleService } from "../scheduler/schedule-service.ts";
 import type { AlertStore, ScheduleStore } from "../scheduler/schedule-store.ts";
@@ -68,6 +70,8 @@ export class Runtime {
   readonly drift = new DriftMeter();
   readonly clock: Clock;
   readonly handlers = new HandlerRegistry();
+  /** The guarded HTTP client of http jobs and alert webhooks (src/outbound/). */
+  readonly outbound: OutboundClient;
   readonly #builtins: Executor[];
   readonly #leaderLock: LeaderLock | undefined;
   readonly #singletons: { start: () => void; stop: () => void }[] = [];
@@ -106,12 +110,16 @@ export class Runtime {
       maxResultBytes: o.config.maxResultBytes,
       maxListedTypes: o.config.maxListedTypes,
     });
+    // One guard for every request this node makes for someone: its http jobs and its alert webhooks.
+    const httpPolicy = { allow: [...o.config.httpAllow], deny: [...o.config.httpDeny] };
+    this.outbound = new OutboundClient({ policy: new OutboundPolicy(httpPolicy) });
     this.#builtins = builtinExecutors({
-      http: { allowHosts: [...o.config.httpAllowHosts], denyHosts: [...o.config.httpDenyHosts] },
+      http: { client: this.outbound },
       shell: { inheritedEnv: o.config.jobEnvInherited },
     });
     for (const e of this.#builtins) this.engine.catalog.add(e.type, e.payloadSchema);
-    this.workers = new WorkerService(this.engine, o.cluster);
+    // Remote workers get the same policy when they register.
+    this.workers = new WorkerService(this.engine, o.cluster, { httpPolicy });
     this.identity = new IdentityService({
       store: o.identity,
       clock: o.clock,
@@ -198,6 +206,7 @@ export class Runtime {
         ? { webhookUrl: c.alertWebhookUrl, ...(c.alertWebhookSecret ? { secret: c.alertWebhookSecret } : {}) }
         : null,
       perQueue: c.queueAlerts,
+      outbound: this.outbound,
       // Failures made here wake the recorder at once; it reads them from the feed after its stored cursor.
       subscribe: (fn) =>
         this.bus.subscribe("jobs", (e) => {
@@ -327,6 +336,7 @@ export class Runtime {
     await this.scheduler.stop();
     await this.feed.stop();
     await this.alerts.close();
+    this.outbound.close();
     await this.engine.close();
     await this.bus.close();
     await this.store.close();

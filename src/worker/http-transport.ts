@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import type { Claim } from "../core/job.ts";
 import { sleep } from "../core/sleep.ts";
+import type { OutboundPolicySpec } from "../outbound/outbound-policy.ts";
 import type { Credentials } from "../sdk/client.ts";
 import type { CompleteInput, FailInput, LeaseId, LeaseRef, LogChunk } from "../store/store.ts";
 import type { PollArgs, WorkerIdentity, WorkerTransport } from "./transport.ts";
@@ -21,6 +22,11 @@ export interface HttpTransportOptions {
   version?: string;
   /** Reports wait at most this long to be batched with others (ms). */
   batchMs?: number;
+  /**
+   * Called with the server's outbound policy (what http jobs may reach) on every registration, before
+   * any job is claimed under it. A server that sends none leaves the worker's default (public only).
+   */
+  onHttpPolicy?: (policy: OutboundPolicySpec) => void;
 }
 
 interface WireClaim {
@@ -154,17 +160,21 @@ export class HttpTransport implements WorkerTransport {
 
   async #register(): Promise<void> {
     const id = this.#identity!;
-    const res = await this.#call<{ heartbeatMs: number }>("/workers/register", {
-      id: id.workerId,
-      labels: id.labels,
-      capacity: id.capacity,
-      types: id.types,
-      queues: id.queues,
-      running: this.#running,
-      version: this.#o.version,
-      instance: id.instance,
-    });
+    const res = await this.#call<{ heartbeatMs: number; httpPolicy?: OutboundPolicySpec }>(
+      "/workers/register",
+      {
+        id: id.workerId,
+        labels: id.labels,
+        capacity: id.capacity,
+        types: id.types,
+        queues: id.queues,
+        running: this.#running,
+        version: this.#o.version,
+        instance: id.instance,
+      },
+    );
     this.heartbeatMs = res.heartbeatMs;
+    if (res.httpPolicy) this.#o.onHttpPolicy?.(res.httpPolicy);
     this.#o.logger.info({ server: this.server, workerId: id.workerId }, "registered");
   }
 

@@ -49,6 +49,8 @@ it("delivers the alert of a failure exactly once across a kill -9 before its del
     "2",
     "--alert-webhook-url",
     `${hook.url}/hook`,
+    "--http-allow",
+    "127.0.0.1",
   ];
   const first = await startBosun(args);
   let jobId = "";

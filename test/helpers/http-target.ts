@@ -1,4 +1,7 @@
-/** A real HTTP server on 127.0.0.1 that records the requests it gets and answers what the test says. */
+/**
+ * A real HTTP server on a loopback address (127.0.0.1 unless told; any of 127.0.0.0/8 or ::1) that records
+ * the requests it gets and answers what the test says: a status, and headers (a redirect's Location).
+ */
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -10,7 +13,14 @@ export interface Received {
   body: string;
 }
 
-export async function httpTarget(status: (req: Received) => number = () => 200) {
+export async function httpTarget(
+  status: (req: Received) => number = () => 200,
+  opts: {
+    host?: string;
+    port?: number;
+    headers?: (req: Received) => Record<string, string | undefined>;
+  } = {},
+) {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -25,13 +35,19 @@ export async function httpTarget(status: (req: Received) => number = () => 200) 
       };
       received.push(r);
       res.statusCode = status(r);
+      for (const [k, v] of Object.entries(opts.headers?.(r) ?? {})) if (v !== undefined) res.setHeader(k, v);
       res.end("ok");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
     received,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -1,10 +1,12 @@
 /** In-process servers and HTTP workers for integration tests: real sockets, real SQLite or PostgreSQL. */
 import { randomUUID } from "node:crypto";
 import { pino } from "pino";
+import { applyHttpPolicy } from "../../src/cli/commands/worker.ts";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import type { Executor } from "../../src/executors/executor.ts";
 import { type Handler, HandlerRegistry } from "../../src/executors/handler.ts";
 import { builtinExecutors } from "../../src/executors/registry.ts";
+import { OutboundClient } from "../../src/outbound/outbound-client.ts";
 import { BosunServer } from "../../src/runtime/server.ts";
 import { HttpTransport } from "../../src/worker/http-transport.ts";
 import { WorkerLoop } from "../../src/worker/worker-loop.ts";
@@ -43,6 +45,8 @@ export interface TestWorker {
   id: string;
   loop: WorkerLoop;
   transport: HttpTransport;
+  /** The client its http jobs go through, with the policy its server sent. */
+  outbound: OutboundClient;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -59,7 +63,10 @@ export async function startWorker(opts: {
   const registry = new HandlerRegistry();
   for (const [type, fn] of Object.entries(opts.handlers ?? {})) registry.define(type, fn);
   const executors = new Map<string, Executor>();
-  for (const e of [...builtinExecutors({}), ...registry.executors()]) executors.set(e.type, e);
+  // As `bosun worker`: public addresses only until the server's policy arrives with the registration.
+  const outbound = new OutboundClient();
+  for (const e of [...builtinExecutors({ http: { client: outbound } }), ...registry.executors()])
+    executors.set(e.type, e);
   const dir = await tempDir("bosun-worker-");
   // A server that is not up yet (noWait) cannot make a key: such a worker speaks as the admin, whose
   // token the transport fetches when it first calls.
@@ -78,6 +85,7 @@ export async function startWorker(opts: {
           },
         },
     logger: quietLogger(),
+    onHttpPolicy: (policy) => applyHttpPolicy(outbound, policy, quietLogger()),
   });
   const loop = new WorkerLoop({
     identity: {
@@ -100,10 +108,12 @@ export async function startWorker(opts: {
     id: opts.id,
     loop,
     transport,
+    outbound,
     async stop(graceMs = 0) {
       await started;
       await loop.stop(graceMs);
       await transport.close();
+      outbound.close();
       await dir.remove();
     },
   };

@@ -28,6 +28,7 @@ describe("failure alerts on a PostgreSQL cluster", () => {
       concurrency: 2,
       leaseMs: 2000,
       alertWebhookUrl: `${hook.url}/hook`,
+      httpAllow: ["127.0.0.1"],
     });
 
   before(async () => {

@@ -11,12 +11,16 @@ import { after, before, describe, it } from "node:test";
 import { AlertService } from "../../src/alerts/alert-service.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import type { JobInput } from "../../src/engine/job-input.ts";
+import { OutboundClient } from "../../src/outbound/outbound-client.ts";
+import { OutboundPolicy } from "../../src/outbound/outbound-policy.ts";
 import { ScheduleService } from "../../src/scheduler/schedule-service.ts";
 import { httpTarget } from "../helpers/http-target.ts";
 import { logger, sqliteEngine } from "../helpers/sqlite-engine.ts";
 import { tempDir, waitUntil } from "../helpers/wait.ts";
 
 const W = { workerId: "w", running: 0, capacity: 10, labels: {}, queues: null, types: null };
+
+const outbound = new OutboundClient({ policy: new OutboundPolicy({ allow: ["127.0.0.1"], deny: [] }) });
 
 function openNode(file: string, alertOpts: Partial<ConstructorParameters<typeof AlertService>[0]> = {}) {
   const base = sqliteEngine(file, { types: ["t"] });
@@ -30,6 +34,8 @@ function openNode(file: string, alertOpts: Partial<ConstructorParameters<typeof 
     global: null,
     perQueue: {},
     baseDelayMs: 100,
+    // The webhooks are test servers on 127.0.0.1: opened as an operator would (--http-allow).
+    outbound,
     ...alertOpts,
   });
   const service = new ScheduleService(engine, schedStore, systemClock, logger);
@@ -75,7 +81,10 @@ describe("failure alerts", () => {
   before(async () => {
     dir = await tempDir();
   });
-  after(() => dir.remove());
+  after(async () => {
+    outbound.close();
+    await dir.remove();
+  });
 
   it("calls each distinct target once, signed with its secret, after the last attempt only", async () => {
     const hook = await httpTarget();

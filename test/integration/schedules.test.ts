@@ -21,7 +21,8 @@ type Schedule = { id: string; nextRuns: string[]; paused: boolean };
 describe("schedules", () => {
   let s: Awaited<ReturnType<typeof startServer>>;
   before(async () => {
-    s = await startServer({ concurrency: 4 });
+    // Its targets are test servers on 127.0.0.1: opened as an operator would (--http-allow).
+    s = await startServer({ concurrency: 4, httpAllow: ["127.0.0.1"] });
   });
   after(() => s.stop());
 

@@ -149,6 +149,16 @@ export const workerRoutes =
               heartbeatMs: Type.Integer({ description: "Send a heartbeat this often" }),
               leaseMs: Type.Integer({ description: "A lease not renewed for this long is lost" }),
               maxPollWaitMs: Type.Integer(),
+              httpPolicy: Type.Object(
+                {
+                  allow: Type.Array(Type.String()),
+                  deny: Type.Array(Type.String()),
+                },
+                {
+                  description:
+                    "What http jobs may reach besides public addresses (the server's httpAllow and httpDeny): a worker applies it to every request it makes for a job (docs/security.md, Outbound requests)",
+                },
+              ),
             }),
           },
         },
@@ -173,6 +183,7 @@ export const workerRoutes =
           heartbeatMs: workers.heartbeatMs,
           leaseMs: workers.lostAfterMs,
           maxPollWaitMs: 30_000,
+          httpPolicy: { allow: [...workers.httpPolicy.allow], deny: [...workers.httpPolicy.deny] },
         };
       },
     );

@@ -24,6 +24,8 @@ export interface StartFlags {
   nodeId?: string;
   logLevel?: string;
   labels?: string;
+  httpAllow?: string;
+  httpDeny?: string;
   alertWebhookUrl?: string;
   jobEnvAllow?: string;
   adminPassword?: string;
@@ -59,6 +61,8 @@ export function serverConfig(flags: StartFlags, mode: "start" | "server", env?: 
       nodeId: flags.nodeId,
       logLevel: flags.logLevel,
       workerLabels: parseLabels(flags.labels),
+      httpAllow: flags.httpAllow,
+      httpDeny: flags.httpDeny,
       alertWebhookUrl: flags.alertWebhookUrl,
       jobEnvAllow: flags.jobEnvAllow,
       adminPassword: flags.adminPassword,
@@ -112,6 +116,14 @@ export function serverOptions(cmd: Command): Command {
     .option("--grace <ms>", "how long a stop waits for running jobs (default 30000)")
     .option("--node-id <id>", "stable node identity (default: stored in the data folder)")
     .option("--labels <k=v,...>", "labels of the local worker pool, matched by job constraints")
+    .option(
+      "--http-allow <hosts>",
+      "hosts, addresses or CIDRs http jobs and alert webhooks may reach besides public addresses, e.g. 127.0.0.1,10.0.0.0/8,api.internal (BOSUN_HTTP_ALLOW)",
+    )
+    .option(
+      "--http-deny <hosts>",
+      "hosts, addresses or CIDRs they may not reach besides loopback, private and metadata ones (BOSUN_HTTP_DENY)",
+    )
     .option(
       "--alert-webhook-url <url>",
       "called when a job fails for good (BOSUN_ALERT_WEBHOOK_URL; secret in BOSUN_ALERT_WEBHOOK_SECRET)",

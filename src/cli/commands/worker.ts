@@ -10,11 +10,13 @@ import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { loadConfig } from "../../config/config.ts";
 import type { Executor } from "../../executors/executor.ts";
 import { type Handler, HandlerRegistry } from "../../executors/handler.ts";
 import { builtinExecutors } from "../../executors/registry.ts";
+import { OutboundClient } from "../../outbound/outbound-client.ts";
+import { OutboundPolicy, type OutboundPolicySpec } from "../../outbound/outbound-policy.ts";
 import { redaction } from "../../runtime/log-redaction.ts";
 import { VERSION } from "../../runtime/version.ts";
 import { HttpTransport } from "../../worker/http-transport.ts";
@@ -51,6 +53,23 @@ export async function loadHandlers(path: string | undefined): Promise<HandlerReg
   return registry;
 }
 
+/**
+ * The server's outbound policy, applied to this worker's http jobs. One this worker cannot read (a newer
+ * server's entry syntax) refuses every target instead: a worker never reaches more than its server allows.
+ */
+export function applyHttpPolicy(client: OutboundClient, policy: OutboundPolicySpec, logger: Logger): void {
+  try {
+    client.setPolicy(new OutboundPolicy(policy));
+    logger.info({ httpAllow: policy.allow, httpDeny: policy.deny }, "outbound policy from the server");
+  } catch (err) {
+    client.setPolicy(new OutboundPolicy({ allow: [], deny: ["0.0.0.0/0", "::/0"] }));
+    logger.error(
+      { err: String(err) },
+      "the server's outbound policy is not readable: http jobs reach nothing",
+    );
+  }
+}
+
 export async function runWorker(flags: WorkerFlags, globalServer?: string): Promise<number> {
   const config = loadConfig({
     flags: { serverUrl: flags.server ?? globalServer, token: flags.token, jobEnvAllow: flags.jobEnvAllow },
@@ -61,7 +80,12 @@ export async function runWorker(flags: WorkerFlags, globalServer?: string): Prom
     throw new Error("--concurrency must be a positive integer");
   const handlers = await loadHandlers(flags.handlers);
   const executors = new Map<string, Executor>();
-  const builtins = builtinExecutors({ shell: { inheritedEnv: config.jobEnvInherited } });
+  // Public addresses only until the server sends its policy at registration (no job is claimed before).
+  const outbound = new OutboundClient();
+  const builtins = builtinExecutors({
+    http: { client: outbound },
+    shell: { inheritedEnv: config.jobEnvInherited },
+  });
   for (const e of [...builtins, ...handlers.executors()]) executors.set(e.type, e);
   const workerId = flags.id ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
   const first = config.serverUrl.split(",")[0]!.trim().replace(/\/+$/, "");
@@ -72,6 +96,7 @@ export async function runWorker(flags: WorkerFlags, globalServer?: string): Prom
     credentials: config.token ? undefined : cliCredentials(first, process.env),
     logger,
     version: VERSION,
+    onHttpPolicy: (policy) => applyHttpPolicy(outbound, policy, logger),
   });
   const loop = new WorkerLoop({
     identity: {
@@ -101,6 +126,7 @@ export async function runWorker(flags: WorkerFlags, globalServer?: string): Prom
       loop
         .stop(Number(flags.grace))
         .then(() => transport.close())
+        .then(() => outbound.close())
         .then(
           () => resolveExit(0),
           (err) => {
