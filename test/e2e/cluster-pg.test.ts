@@ -277,9 +277,11 @@ describe("cluster on PostgreSQL", () => {
   });
 
   it("a server restart does not lose the running jobs of its workers", async () => {
-    const node = [...servers.keys()][0]!;
+    const [node, other] = [...servers.keys()] as [string, string];
     const port = new URL(url(node)).port;
-    await startWorker("wR", url(node));
+    // As a cluster's workers are run (docs/cluster.md): with a second server to fail over to, so that
+    // heartbeats go on while its server restarts, however long a loaded machine takes to start one.
+    await startWorker("wR", `${url(node)},${url(other)}`);
     const job = (
       await api<{ job: Job }>(url(node), "POST", "/api/v1/jobs", {
         type: "sleep",
