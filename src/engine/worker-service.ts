@@ -172,8 +172,10 @@ export class WorkerService {
   /** Applies a batch of reports in a safe order: logs and progress first, then the ends of attempts. */
   async report(workerId: string, reports: Reports, principal: Principal): Promise<{ stale: string[] }> {
     await this.#worker(workerId, principal);
-    const { r, foreign } =
-      principal === SYSTEM_PRINCIPAL ? { r: reports, foreign: [] } : await this.#own(workerId, reports);
+    // The ends of attempts are matched to this worker by the store (lease token and worker id); logs and
+    // progress name no lease holder there, so a remote worker's are kept to the jobs it runs.
+    const r: Reports & { foreign?: string[] } =
+      principal === SYSTEM_PRINCIPAL ? reports : await this.#ownProgress(workerId, reports);
     if (r.logs?.length) await this.#engine.appendLogs(r.logs);
     if (r.progress?.length) await this.#engine.progress(r.progress);
     const outcomes = await Promise.all([
@@ -181,42 +183,38 @@ export class WorkerService {
       r.failed?.length ? this.#engine.fail(r.failed.map((f) => ({ ...f, workerId }))) : [],
       r.released?.length ? this.#engine.release(r.released.map((l) => ({ ...l, workerId }))) : [],
     ]);
+    const stale = outcomes.flat().flatMap((o) => (o.ok ? [] : [o.jobId]));
+    const foreign = [...(r.foreign ?? []), ...(stale.length > 0 ? await this.#others(workerId, stale) : [])];
     // After the worker's own reports are applied: a worker speaking for jobs another worker holds is
-    // told so (409), not silently ignored, and those reports changed nothing.
+    // told so (409), not silently ignored; those reports changed nothing.
     if (foreign.length > 0)
-      throw new BosunError("LEASE_LOST", "These jobs are held by another worker", { jobIds: foreign });
-    return { stale: outcomes.flat().flatMap((o) => (o.ok ? [] : [o.jobId])) };
+      throw new BosunError("LEASE_LOST", "These jobs are held by another worker", {
+        jobIds: [...new Set(foreign)],
+      });
+    return { stale };
   }
 
-  /**
-   * A remote worker's reports, less those for jobs another worker runs: the lease token proves the claim,
-   * and the worker id must be the one the claim went to (a token seen in someone's logs is not enough).
-   * The in-process pool reports only its own claims and skips this read.
-   */
-  async #own(workerId: string, r: Reports): Promise<{ r: Reports; foreign: string[] }> {
-    const named = [r.logs, r.progress, r.completed, r.failed, r.released].flatMap(
-      (l) => l?.map((x) => x.jobId) ?? [],
-    );
-    if (named.length === 0) return { r, foreign: [] };
-    const jobs = await this.#engine.store.getJobs([...new Set(named)]);
+  /** Of these jobs, those another worker ran or runs (read only on the rare stale path). */
+  async #others(workerId: string, ids: string[]): Promise<string[]> {
+    return (await this.#engine.store.getJobs(ids))
+      .filter((j) => j.workerId !== null && j.workerId !== workerId)
+      .map((j) => j.id);
+  }
+
+  /** Logs only for jobs that exist and are not another worker's; progress not for another's. */
+  async #ownProgress(workerId: string, r: Reports): Promise<Reports & { foreign?: string[] }> {
+    if (!r.logs?.length && !r.progress?.length) return r;
+    const ids = [...new Set([...(r.logs ?? []), ...(r.progress ?? [])].map((x) => x.jobId))];
+    const jobs = await this.#engine.store.getJobs(ids);
     const others = new Set(
       jobs.filter((j) => j.workerId !== null && j.workerId !== workerId).map((j) => j.id),
     );
     const known = new Set(jobs.map((j) => j.id));
-    if (others.size === 0 && known.size === new Set(named).size) return { r, foreign: [] };
-    const mine = <T extends { jobId: string }>(l: T[] | undefined) => l?.filter((x) => !others.has(x.jobId));
     return {
-      r: {
-        // Log lines only for jobs that exist and are not another worker's.
-        logs: r.logs?.filter((l) => known.has(l.jobId) && !others.has(l.jobId)),
-        progress: mine(r.progress),
-        completed: mine(r.completed),
-        failed: mine(r.failed),
-        released: mine(r.released),
-      },
-      foreign: [...others].filter((id) =>
-        [r.progress, r.completed, r.failed, r.released].some((l) => l?.some((x) => x.jobId === id)),
-      ),
+      ...r,
+      logs: r.logs?.filter((l) => known.has(l.jobId) && !others.has(l.jobId)),
+      progress: r.progress?.filter((p) => !others.has(p.jobId)),
+      foreign: r.progress?.filter((p) => others.has(p.jobId)).map((p) => p.jobId),
     };
   }
 

@@ -3,8 +3,9 @@
  * (SQLite) or one round trip (PostgreSQL) per batch. Nothing here exposes a connection or a SQL dialect;
  * backend differences live in the backend folders. test/store/conformance.ts runs against every backend.
  *
- * Lease rule: a running job's attempt is identified by its claim's lease token (Claim.lease).
- * complete/fail/release/heartbeat/progress apply only while that lease is current; a late report from a
+ * Lease rule: a running job's attempt is identified by its claim's lease token (Claim.lease) and held by
+ * the worker the claim went to. complete/fail/release/heartbeat apply only while that lease is current
+ * and named by that worker (progress by the token); a late report from a
  * worker that lost its lease is "stale" and changes nothing (that is how at-least-once never becomes
  * double completion).
  *
@@ -50,8 +51,9 @@ export interface LeaseRef {
   jobId: string;
   /** The claim's token: what identifies the lease. */
   lease: string;
-  /** The attempt and the worker, as the claim gave them (recorded with the change, never matched on). */
+  /** The attempt, as the claim gave it (recorded with the change, never matched on). */
   attempt: number;
+  /** The worker the claim went to: only it holds the lease (a token alone, seen elsewhere, does not). */
   workerId: string;
 }
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { newId } from "../../src/core/ids.ts";
-import { DEFAULT_BACKOFF, type NewJob } from "../../src/core/job.ts";
+import { type Claim, DEFAULT_BACKOFF, type NewJob } from "../../src/core/job.ts";
 import type { WaitingWorker } from "../../src/core/placement.ts";
 import type { Store } from "../../src/store/store.ts";
 
@@ -298,6 +298,39 @@ export function storeConformance(name: string, open: OpenStore): void {
       const [ok] = await store.complete([{ ...stale, lease: second!.lease, result: "new" }], T0 + 4);
       assert.equal(ok!.ok, true);
       assert.equal((await store.getJob(first!.id))!.result, "new");
+    });
+
+    it("holds a lease for the worker it went to: its token named by another worker changes nothing", async () => {
+      const queueName = q();
+      await store.enqueue(
+        [newJob({ queue: queueName }), newJob({ queue: queueName }), newJob({ queue: queueName })],
+        T0,
+      );
+      const claims = await claim([only(queueName)]);
+      assert.equal(claims.length, 3);
+      const [a, b, c] = claims as [Claim, Claim, Claim];
+      const by = (cl: Claim, workerId: string) => ({
+        jobId: cl.id,
+        lease: cl.lease,
+        attempt: cl.attempt,
+        workerId,
+      });
+      assert.deepEqual(await store.complete([{ ...by(a, "intruder"), result: "stolen" }], T0 + 1), [
+        { ok: false, jobId: a.id },
+      ]);
+      const [failed] = await store.fail(
+        [{ ...by(b, "intruder"), error: { code: "X", message: "no" }, retryable: false }],
+        T0 + 1,
+      );
+      assert.equal(failed!.ok, false);
+      assert.deepEqual(await store.release([by(c, "intruder")], T0 + 1), [{ ok: false, jobId: c.id }]);
+      for (const cl of [a, b, c]) {
+        const job = await store.getJob(cl.id);
+        assert.deepEqual([job!.status, job!.workerId, job!.attempts], ["running", "w1", 1]);
+      }
+      // The holder's own reports still apply.
+      const [done] = await store.complete([{ ...by(a, "w1"), result: 1 }], T0 + 2);
+      assert.equal(done!.ok, true);
     });
 
     it("renews a worker's leases and reports the jobs it no longer holds", async () => {

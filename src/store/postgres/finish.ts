@@ -44,6 +44,12 @@ export const STATE = [
  */
 export const holdsLease = (sql: Sql) => sql`j.lease_expires_at IS NOT NULL AND j.lease_token = i.lease`;
 
+/**
+ * The ends of an attempt also name the worker: only the one the claim went to holds the lease, so a token
+ * seen by another worker (in a log, say) names no lease of its.
+ */
+const heldBy = (sql: Sql) => sql`${holdsLease(sql)} AND j.worker_id = i.worker`;
+
 const COMPLETE = { event: "complete", from: "running", to: ["completed"] } as const;
 
 /** Each item's outcome from the rows changed; the same lease twice in a batch applies once. */
@@ -79,13 +85,16 @@ export async function completeJobs(sql: Sql, items: CompleteInput[], now: number
         )}::int[], ${sql.array(
           items.map((c) => c.httpStatus ?? null),
           INT,
-        )}::int[])
-        AS t(id, lease, result, exit_code, http_status)),
+        )}::int[], ${sql.array(
+          items.map((c) => c.workerId),
+          TEXT,
+        )}::text[])
+        AS t(id, lease, result, exit_code, http_status, worker)),
     done AS (
       UPDATE jobs j SET status = 'completed', result = i.result::jsonb, finished_at = ${now}, updated_at = ${now},
         lease_expires_at = NULL, error = NULL
       FROM input i
-      WHERE j.id = i.id AND ${holdsLease(sql)}
+      WHERE j.id = i.id AND ${heldBy(sql)}
       RETURNING j.*, i.exit_code AS in_exit_code, i.http_status AS in_http_status),
     attempts AS (
       INSERT INTO job_attempts (job_id, attempt, status, started_at, finished_at, worker_id, exit_code, http_status)
@@ -113,8 +122,11 @@ export async function failJobs(
     )}::text[], ${sql.array(
       items.map((f) => f.lease),
       TEXT,
-    )}::text[]) AS i(id, lease)
-      ON j.id = i.id AND ${holdsLease(sql)}
+    )}::text[], ${sql.array(
+      items.map((f) => f.workerId),
+      TEXT,
+    )}::text[]) AS i(id, lease, worker)
+      ON j.id = i.id AND ${heldBy(sql)}
     FOR UPDATE OF j`;
   const held = new Map(current.map((r) => [r.id as string, r]));
   const apply = items.filter((f) => held.has(f.jobId));
@@ -193,8 +205,11 @@ export async function releaseJobs(sql: Sql, items: LeaseRef[], now: number): Pro
       )}::text[], ${sql.array(
         items.map((l) => l.lease),
         TEXT,
-      )}::text[]) AS i(id, lease)
-      WHERE j.id = i.id AND ${holdsLease(sql)}
+      )}::text[], ${sql.array(
+        items.map((l) => l.workerId),
+        TEXT,
+      )}::text[]) AS i(id, lease, worker)
+      WHERE j.id = i.id AND ${heldBy(sql)}
       RETURNING ${sql(STATE.map((c) => `j.${c}`))}`;
     const byId = new Map(items.map((l) => [l.jobId, l]));
     await appendFeed(

@@ -22,9 +22,9 @@ export function completeJobs(
   const hardAt: number[] = [];
   items.forEach((c, i) => {
     const result = c.result === undefined ? null : c.result;
-    const claim = held.match(c.jobId, c.lease);
+    const claim = held.match(c.jobId, c.lease, c.workerId);
     if (!claim) {
-      hard.push([c.jobId, c.lease, result, c.exitCode ?? null, c.httpStatus ?? null]);
+      hard.push([c.jobId, c.lease, result, c.exitCode ?? null, c.httpStatus ?? null, c.workerId]);
       hardAt.push(i);
       return;
     }

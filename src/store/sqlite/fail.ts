@@ -13,7 +13,7 @@ import type { Statements } from "./statements.ts";
 
 /** Fails one written lease (the caller wrote held ones first); stale when the lease is not current. */
 export function failLease(s: Statements, f: FailInput, now: number, feed: NewFeedEvent[]): FinishOutcome {
-  const cur = s.leaseRow.get(f.jobId, f.lease);
+  const cur = s.leaseRow.get(f.jobId, f.lease, f.workerId);
   if (!cur) return { ok: false, jobId: f.jobId };
   const decision = decideAfterFailure(
     {

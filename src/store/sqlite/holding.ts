@@ -64,11 +64,11 @@ export class Holding {
   }
 
   /** Writes the held claims among these leases, for operations that need them in the file. */
-  hardenLeases(items: { jobId: string; lease: string }[]): void {
+  hardenLeases(items: { jobId: string; lease: string; workerId?: string }[]): void {
     if (this.held.size === 0) return;
     const found: SoftClaim[] = [];
     for (const l of items) {
-      const c = this.held.match(l.jobId, l.lease);
+      const c = this.held.match(l.jobId, l.lease, l.workerId);
       if (c) found.push(c);
     }
     this.harden(found);

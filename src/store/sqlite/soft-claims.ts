@@ -57,10 +57,13 @@ export class SoftClaims {
     return this.#byId.get(id);
   }
 
-  /** The claim for this lease, if it is soft and current. */
-  match(jobId: string, lease: string): SoftClaim | undefined {
+  /**
+   * The claim for this lease, if it is soft and current. With `workerId` (the ends of attempts), only the
+   * worker the claim went to holds it: a token seen by someone else names no lease of theirs.
+   */
+  match(jobId: string, lease: string, workerId?: string): SoftClaim | undefined {
     const c = this.#byId.get(jobId);
-    return c && c.lease === lease ? c : undefined;
+    return c && c.lease === lease && (workerId === undefined || c.workerId === workerId) ? c : undefined;
   }
 
   add(c: SoftClaim): void {

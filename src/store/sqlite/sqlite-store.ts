@@ -202,7 +202,7 @@ export class SqliteStore implements Store {
       return outcomes;
     });
     // After the commit: a rolled-back batch keeps its claims held.
-    for (const c of items) if (this.#held.match(c.jobId, c.lease)) this.#held.delete(c.jobId);
+    for (const c of items) if (this.#held.match(c.jobId, c.lease, c.workerId)) this.#held.delete(c.jobId);
     return out;
   }
 
@@ -231,13 +231,13 @@ export class SqliteStore implements Store {
         return { ok: true, job };
       };
       const out = items.map((l): FinishOutcome => {
-        if (this.#held.match(l.jobId, l.lease)) {
+        if (this.#held.match(l.jobId, l.lease, l.workerId)) {
           // Never written as running: giving it back is forgetting it (the feed says so), and the row
           // reads as a written lease's release would leave it.
           this.#held.delete(l.jobId);
           return released(this.#s.releaseHeld.get(now, now, l.jobId), l);
         }
-        return released(this.#s.releaseOne.get(now, now, l.jobId, l.lease), l);
+        return released(this.#s.releaseOne.get(now, now, l.jobId, l.lease, l.workerId), l);
       });
       this.#append(feed);
       return out;
@@ -249,8 +249,8 @@ export class SqliteStore implements Store {
     const current = new Set<string>();
     const written: LeaseId[] = [];
     for (const l of leases) {
-      const c = this.#held.match(l.jobId, l.lease);
-      if (c && c.workerId === workerId) {
+      const c = this.#held.match(l.jobId, l.lease, workerId);
+      if (c) {
         this.#held.renew(c, leaseUntil, now);
         current.add(l.jobId);
       } else written.push(l);

@@ -50,9 +50,10 @@ export function prepare(db: DatabaseSync) {
       p(`UPDATE main.jobs INDEXED BY sqlite_autoindex_jobs_1 SET status = 'completed', result = c.result, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL, error = NULL, exit_code = c.exit_code, http_status = c.http_status
       FROM (SELECT value ->> 0 AS id, value ->> 1 AS lease, value -> 2 AS result,
-              value ->> 3 AS exit_code, value ->> 4 AS http_status
+              value ->> 3 AS exit_code, value ->> 4 AS http_status, value ->> 5 AS worker
             FROM json_each(?)) AS c
       WHERE jobs.id = c.id AND jobs.status = 'running' AND jobs.lease_token = c.lease
+        AND jobs.worker_id = c.worker
       RETURNING ${JOB_STATE_COLUMNS}`),
     // Soft claims (soft-claims.ts) complete straight from `queued`: the claim and the completion in one
     // write. One row per statement: measured 40% cheaper than a JSON batch with RETURNING.
@@ -72,7 +73,7 @@ export function prepare(db: DatabaseSync) {
       WHERE jobs.seq = c.seq AND jobs.status = 'queued'`),
     // After the caller wrote the held claims among its leases (Holding.hardenLeases).
     leaseRow: p(`SELECT attempts, max_attempts, backoff, started_at FROM main.jobs
-      WHERE id = ? AND status = 'running' AND lease_token = ?`),
+      WHERE id = ? AND status = 'running' AND lease_token = ? AND worker_id = ?`),
     failOne: p(`UPDATE main.jobs SET status = ?, run_at = ?, error = ?, finished_at = ?, updated_at = ?,
         lease_expires_at = NULL
       WHERE id = ? RETURNING ${JOB_STATE_COLUMNS}`),
@@ -86,7 +87,7 @@ export function prepare(db: DatabaseSync) {
     releaseOne:
       p(`UPDATE main.jobs SET status = 'queued', attempts = attempts - 1, worker_id = NULL, started_at = NULL,
         lease_expires_at = NULL, run_at = ?, updated_at = ?
-      WHERE id = ? AND status = 'running' AND lease_token = ?
+      WHERE id = ? AND status = 'running' AND lease_token = ? AND worker_id = ?
       RETURNING ${JOB_STATE_COLUMNS}`),
     // Each item is [jobId, lease]; answers the jobs whose lease was current (and is renewed).
     renewLeases:
