@@ -25,11 +25,6 @@ export interface Principal {
   queues?: string[] | null;
 }
 
-/** May this principal be given work from `queue`? Restriction by queue applies to worker keys. */
-export function mayServeQueue(p: Principal, queue: string): boolean {
-  return p.queues == null || p.queues.includes(queue);
-}
-
 /**
  * The queues a worker principal asks for, narrowed to those its key allows: what the worker protocol
  * passes to the claim. `requested` null means "any queue". The result null means any queue; an empty array

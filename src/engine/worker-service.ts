@@ -4,7 +4,7 @@
  * database (any node can list them and drain a worker); each node caches the workers that talk to it so
  * the hot poll path does no extra write.
  */
-import { type Principal, SYSTEM_PRINCIPAL } from "../auth/principal.ts";
+import { type Principal, SYSTEM_PRINCIPAL, servableQueues } from "../auth/principal.ts";
 import { BosunError } from "../core/errors.ts";
 import type { Claim } from "../core/job.ts";
 import type { OutboundPolicySpec } from "../outbound/outbound-policy.ts";
@@ -44,13 +44,6 @@ function speaksFor(principal: Principal, w: WorkerRecord): void {
   if (w.principal === null || w.principal === principal.id) return;
   if (principal.role === "admin" || principal.role === "operator") return;
   throw new BosunError("FORBIDDEN", `Worker ${w.id} is registered with another credential`);
-}
-
-/** A key restricted to queues gives its workers those queues at most. */
-function allowedQueues(asked: string[] | null, allowed: string[] | null): string[] | null {
-  if (allowed === null) return asked;
-  if (asked === null) return allowed;
-  return asked.filter((q) => allowed.includes(q));
 }
 
 /** Longest long-poll a server grants, whatever the worker asks. */
@@ -101,7 +94,7 @@ export class WorkerService {
         capacity: r.capacity,
         running: r.running ?? 0,
         types: r.types,
-        queues: allowedQueues(r.queues, principal.queues ?? null),
+        queues: servableQueues(principal, r.queues),
         version: r.version,
         instance,
         principal: principal.id,

@@ -12,12 +12,9 @@ import type {
   UserPatch,
   UserRecord,
 } from "./identity-store.ts";
-import { type JsonColumn, num } from "./records.ts";
+import { bool, type JsonColumn, num, str } from "./records.ts";
 
 type Row = Record<string, unknown>;
-
-const bool = (v: unknown): boolean => v === true || v === 1 || v === 1n;
-const str = (v: unknown): string | null => (v as string | null) ?? null;
 
 export const decodeUser = (r: Row): UserRecord => ({
   id: r.id as string,

@@ -12,9 +12,9 @@ type Row = Record<string, unknown>;
 export type JsonColumn = <T>(v: unknown) => T;
 
 export const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const str = (v: unknown): string | null => (v as string | null) ?? null;
+export const str = (v: unknown): string | null => (v as string | null) ?? null;
 /** SQLite stores booleans as 0/1, PostgreSQL as booleans. */
-const bool = (v: unknown): boolean => v === true || v === 1 || v === 1n;
+export const bool = (v: unknown): boolean => v === true || v === 1 || v === 1n;
 
 export const decodeNode = (r: Row): NodeRecord => ({
   id: r.id as string,
