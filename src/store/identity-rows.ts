@@ -8,6 +8,7 @@ import type {
   AuditRecord,
   AuthState,
   Role,
+  RotateOutcome,
   SessionRecord,
   UserPatch,
   UserRecord,
@@ -155,3 +156,30 @@ export const withCreatedJobs = (e: AuditEntry, ids: string[]): AuditEntry => ({
   ...e,
   details: { ...e.details, count: ids.length, jobIds: ids.slice(0, AUDITED_JOB_IDS) },
 });
+
+/**
+ * What a refresh does with the session its token names, decided alike on both backends: a token already
+ * rotated (stolen, or replayed) or a session its user's credentials moved past revokes the whole family;
+ * an expired one is refused; else it rotates.
+ */
+export function rotationOf(
+  row: Row,
+  now: number,
+):
+  | { act: "revokeFamily"; familyId: string; outcome: RotateOutcome }
+  | { act: "refuse"; outcome: RotateOutcome }
+  | { act: "rotate"; previous: SessionRecord } {
+  const previous = decodeSession(row);
+  const stale =
+    previous.revokedAt !== null ||
+    Number(row.owner_cv) !== previous.credentialsVersion ||
+    bool(row.owner_disabled);
+  if (previous.rotatedAt !== null || stale)
+    return {
+      act: "revokeFamily",
+      familyId: previous.familyId,
+      outcome: { kind: previous.rotatedAt !== null ? "reused" : "revoked", familyId: previous.familyId },
+    };
+  if (previous.expiresAt <= now) return { act: "refuse", outcome: { kind: "expired" } };
+  return { act: "rotate", previous };
+}

@@ -22,6 +22,7 @@ import {
   decodeSession,
   decodeUser,
   patchedUser,
+  rotationOf,
 } from "../identity-rows.ts";
 import {
   type ApiKeyRecord,
@@ -267,17 +268,12 @@ export class PgIdentityStore implements IdentityStore {
       const [row] = await tx`SELECT s.*, u.credentials_version AS owner_cv, u.disabled AS owner_disabled
         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ${tokenHash}`;
       if (!row) return { kind: "unknown" };
-      const previous = decodeSession(row);
-      const stale =
-        previous.revokedAt !== null ||
-        Number(row.owner_cv) !== previous.credentialsVersion ||
-        row.owner_disabled === true;
-      if (previous.rotatedAt !== null || stale) {
+      const r = rotationOf(row, now);
+      if (r.act === "revokeFamily")
         await tx`UPDATE sessions SET revoked_at = ${now}
-          WHERE family_id = ${previous.familyId} AND revoked_at IS NULL`;
-        return { kind: previous.rotatedAt !== null ? "reused" : "revoked", familyId: previous.familyId };
-      }
-      if (previous.expiresAt <= now) return { kind: "expired" };
+          WHERE family_id = ${r.familyId} AND revoked_at IS NULL`;
+      if (r.act !== "rotate") return r.outcome;
+      const { previous } = r;
       await tx`UPDATE sessions SET rotated_at = ${now} WHERE id = ${previous.id}`;
       const session = await this.#insertSession(tx, {
         ...next,

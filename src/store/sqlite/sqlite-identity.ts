@@ -15,6 +15,7 @@ import {
   decodeSession,
   decodeUser,
   patchedUser,
+  rotationOf,
 } from "../identity-rows.ts";
 import {
   type ApiKeyRecord,
@@ -236,16 +237,10 @@ export class SqliteIdentityStore implements IdentityStore {
     return transaction(this.#db, (): RotateOutcome => {
       const row = this.#s.sessionByHash.get(tokenHash);
       if (!row) return { kind: "unknown" };
-      const previous = decodeSession(row);
-      const stale =
-        previous.revokedAt !== null ||
-        Number(row.owner_cv) !== previous.credentialsVersion ||
-        Number(row.owner_disabled) === 1;
-      if (previous.rotatedAt !== null || stale) {
-        this.#s.revokeFamily.run(now, previous.familyId);
-        return { kind: previous.rotatedAt !== null ? "reused" : "revoked", familyId: previous.familyId };
-      }
-      if (previous.expiresAt <= now) return { kind: "expired" };
+      const r = rotationOf(row, now);
+      if (r.act === "revokeFamily") this.#s.revokeFamily.run(now, r.familyId);
+      if (r.act !== "rotate") return r.outcome;
+      const { previous } = r;
       this.#s.markRotated.run(now, previous.id);
       const session = this.#insertSession({
         ...next,
